@@ -1,0 +1,82 @@
+# ringvm build. `make` builds build/ringvm, `make test` runs every test,
+# `make asan` builds and tests with AddressSanitizer/UBSan in build-asan/.
+# BUILD=dir puts the build elsewhere (parallel builds must not share one).
+
+BUILD    ?= build
+CC       ?= cc
+OPT      ?= -O2
+SANITIZE ?=
+CFLAGS_WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+              -Wno-unused-parameter -Wvla -Wformat=2
+CFLAGS  = -std=gnu11 $(OPT) -g $(CFLAGS_WARN) -fno-strict-aliasing -Iinclude -Isrc \
+          -D_GNU_SOURCE -MMD -MP $(SANITIZE) $(EXTRA_CFLAGS)
+LDFLAGS = $(SANITIZE) $(EXTRA_LDFLAGS)
+LDLIBS  = -lpthread -lm
+
+CPU_SRC  := $(wildcard src/cpu/*.c)
+LIB_SRC  := $(wildcard src/accel/*.c src/vmm/*.c src/boot/*.c src/devices/*.c)
+CLI_SRC  := $(wildcard src/cli/*.c)
+
+CPU_OBJ  := $(CPU_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+
+UNIT_SRC := $(wildcard tests/unit/*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
+
+.PHONY: all clean test test-unit test-oracle test-cli test-fuzz test-long asan demo bench deps
+
+all: $(BUILD)/ringvm
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+# The CPU alone, usable with no VM around it (oracle tests, fuzzing).
+$(BUILD)/libringvm-cpu.a: $(CPU_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+# libringvm: the API, the engines, the VMM pieces.
+$(BUILD)/libringvm.a: $(LIB_OBJ) $(CPU_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/ringvm: $(CLI_OBJ) $(BUILD)/libringvm.a
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libringvm.a $(LDLIBS)
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libringvm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libringvm.a $(LDFLAGS) -lcmocka $(LDLIBS)
+
+include tests/tests.mk
+
+test: deps all test-unit test-oracle test-cli test-fuzz
+	@echo "all test groups passed"
+
+test-unit: $(UNIT_BIN)
+	@tests/run-unit.sh $(UNIT_BIN)
+
+asan:
+	$(MAKE) BUILD=build-asan OPT=-O1 \
+	  SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
+
+deps:
+	scripts/deps
+
+# The demo guest: a multiboot kernel that walks real -> protected -> long mode and back.
+demo: deps all
+	tests/guests/build.sh $(BUILD)/guests
+	$(BUILD)/ringvm run --kernel $(BUILD)/guests/modes.bin --debug-exit --stats; \
+	  status=$$?; [ $$status -eq 33 ] && echo "demo guest passed" || { echo "demo guest ended with status $$status"; exit 1; }
+
+# Longer runs than CI's budget allows: long fuzzing, more oracle cases.
+test-long: fuzz-long
+
+clean:
+	rm -rf build build-asan build-*
+
+-include $(CPU_OBJ:.o=.d) $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+
+bench: all
+	bench/run.sh $(BUILD)

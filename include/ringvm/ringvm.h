@@ -1,0 +1,149 @@
+/*
+ * libringvm: the one seam between a virtual machine monitor and an engine
+ * (the software x86-64 CPU now, KVM later). It follows the hardware
+ * virtualization model: a VM owns a guest-physical memory map, each vCPU
+ * runs with rv_vcpu_run() until an exit, and state is checked on entry.
+ *
+ * Functions return 0 or a negative errno value.
+ */
+#ifndef RINGVM_RINGVM_H
+#define RINGVM_RINGVM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ringvm/regs.h"
+
+struct rv_vm;
+struct rv_vcpu;
+
+enum rv_engine {
+	RV_ENGINE_SOFT,		/* ringvm's own x86-64 CPU in software */
+	RV_ENGINE_KVM,		/* /dev/kvm (not yet built) */
+};
+
+struct rv_vm_config {
+	enum rv_engine engine;
+};
+
+int rv_vm_create(struct rv_vm **vm, const struct rv_vm_config *config);
+void rv_vm_destroy(struct rv_vm *vm);
+
+/*
+ * Guest-physical memory map ("nested paging"). RAM and ROM slots point at
+ * host memory the caller owns and keeps alive for the VM's lifetime; guest
+ * writes to ROM are dropped. Every guest-physical address not covered by a
+ * slot is a hole: accesses to it exit to the VMM as RV_EXIT_MMIO.
+ * Slots must be page-aligned and may not overlap.
+ */
+enum rv_mem_kind {
+	RV_MEM_RAM,
+	RV_MEM_ROM,
+};
+
+int rv_vm_map(struct rv_vm *vm, uint64_t gpa, uint64_t size,
+	      enum rv_mem_kind kind, void *host);
+/* Remove the slot that starts at gpa. */
+int rv_vm_unmap(struct rv_vm *vm, uint64_t gpa);
+
+/*
+ * Create vCPU number `index`. Its state is the x86 power-on state
+ * (real mode, CS:IP = F000:FFF0 with CS base 0xFFFF0000).
+ */
+int rv_vcpu_create(struct rv_vm *vm, unsigned index, struct rv_vcpu **vcpu);
+void rv_vcpu_destroy(struct rv_vcpu *vcpu);
+
+int rv_vcpu_get_regs(struct rv_vcpu *vcpu, struct rv_regs *regs);
+int rv_vcpu_set_regs(struct rv_vcpu *vcpu, const struct rv_regs *regs);
+int rv_vcpu_get_sregs(struct rv_vcpu *vcpu, struct rv_sregs *sregs);
+int rv_vcpu_set_sregs(struct rv_vcpu *vcpu, const struct rv_sregs *sregs);
+int rv_vcpu_get_fpu(struct rv_vcpu *vcpu, struct rv_fpu *fpu);
+int rv_vcpu_set_fpu(struct rv_vcpu *vcpu, const struct rv_fpu *fpu);
+int rv_vcpu_get_debugregs(struct rv_vcpu *vcpu, struct rv_debugregs *dregs);
+int rv_vcpu_set_debugregs(struct rv_vcpu *vcpu, const struct rv_debugregs *dregs);
+/* -ENOENT for an MSR the engine does not implement. */
+int rv_vcpu_get_msr(struct rv_vcpu *vcpu, uint32_t index, uint64_t *value);
+int rv_vcpu_set_msr(struct rv_vcpu *vcpu, uint32_t index, uint64_t value);
+
+/* Exit reasons, the analogue of a #VMEXIT code. */
+enum rv_exit_reason {
+	RV_EXIT_NONE,
+	RV_EXIT_IO,		/* IN/OUT/INS/OUTS: see exit.io */
+	RV_EXIT_MMIO,		/* access to a hole in the memory map */
+	RV_EXIT_HLT,		/* HLT executed (RIP is past it) */
+	RV_EXIT_SHUTDOWN,	/* triple fault */
+	RV_EXIT_INVALID_STATE,	/* entry consistency check failed */
+	RV_EXIT_IRQ_WINDOW,	/* guest can now take an external interrupt */
+	RV_EXIT_DEBUG,		/* single step or breakpoint requested by the VMM */
+	RV_EXIT_KICK,		/* rv_vcpu_kick() from another thread */
+};
+
+/*
+ * For an IN or an MMIO read, the VMM stores the value in `data` before the
+ * next rv_vcpu_run(), which then completes the instruction. For OUT and
+ * MMIO writes `data` holds what the guest wrote. A string instruction exits
+ * once per element.
+ */
+struct rv_exit {
+	enum rv_exit_reason reason;
+	union {
+		struct {
+			uint16_t port;
+			uint8_t size;		/* 1, 2 or 4 */
+			bool is_write;
+			uint32_t data;
+		} io;
+		struct {
+			uint64_t gpa;
+			uint8_t size;		/* 1 to 8 */
+			bool is_write;
+			uint64_t data;
+		} mmio;
+		struct {
+			const char *check;	/* which consistency check failed */
+			uint64_t value;		/* the offending value */
+		} invalid;
+		struct {
+			uint64_t dr6;
+		} debug;
+	};
+};
+
+/*
+ * Run the vCPU until an exit. On return *exit describes it and stays valid
+ * (and writable, for I/O data) until the next run. Returns 0, or a negative
+ * errno for a misuse of the API.
+ */
+int rv_vcpu_run(struct rv_vcpu *vcpu, struct rv_exit *exit);
+
+/* Make a running (or the next) rv_vcpu_run() return RV_EXIT_KICK soon. Thread-safe. */
+void rv_vcpu_kick(struct rv_vcpu *vcpu);
+
+/*
+ * Event injection. rv_vcpu_interrupt() queues an external interrupt vector;
+ * it is delivered at the next instruction boundary where RFLAGS.IF is set and
+ * no interrupt shadow is active. Returns -EBUSY if one is already queued.
+ * With the interrupt-window intercept on, the vCPU exits with
+ * RV_EXIT_IRQ_WINDOW as soon as an interrupt could be delivered.
+ */
+int rv_vcpu_interrupt(struct rv_vcpu *vcpu, uint8_t vector);
+int rv_vcpu_nmi(struct rv_vcpu *vcpu);
+void rv_vcpu_set_irq_window_exit(struct rv_vcpu *vcpu, bool on);
+/* Whether the guest halted and waits for an interrupt (state after a HLT exit). */
+bool rv_vcpu_halted(struct rv_vcpu *vcpu);
+
+/* Intercepts the VMM may set, the analogue of the VMCB intercept vector. */
+#define RV_INTERCEPT_HLT     (1u << 0)	/* exit on HLT (default on) */
+#define RV_INTERCEPT_SINGLESTEP (1u << 1) /* exit after every instruction */
+int rv_vcpu_set_intercepts(struct rv_vcpu *vcpu, uint32_t intercepts);
+
+struct rv_vcpu_stats {
+	uint64_t instructions;	/* retired guest instructions */
+	uint64_t exits;
+};
+int rv_vcpu_get_stats(struct rv_vcpu *vcpu, struct rv_vcpu_stats *stats);
+
+const char *rv_exit_reason_name(enum rv_exit_reason reason);
+
+#endif

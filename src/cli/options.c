@@ -1,0 +1,164 @@
+/* getopt_long parsing of `ringvm run` options, with one clear message per mistake. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/options.h"
+#include "vmm/machine.h"
+
+enum {
+	OPT_KERNEL = 'k', OPT_APPEND = 'a', OPT_INITRD = 'i', OPT_MEM = 'm',
+	OPT_CPUS = 'c', OPT_HELP = 'h', OPT_VERBOSE = 'v',
+	OPT_BIOS = 256, OPT_DEBUG_EXIT, OPT_STATS,
+};
+
+static const struct option run_longopts[] = {
+	{ "kernel",     required_argument, NULL, OPT_KERNEL },
+	{ "append",     required_argument, NULL, OPT_APPEND },
+	{ "initrd",     required_argument, NULL, OPT_INITRD },
+	{ "bios",       required_argument, NULL, OPT_BIOS },
+	{ "mem",        required_argument, NULL, OPT_MEM },
+	{ "cpus",       required_argument, NULL, OPT_CPUS },
+	{ "debug-exit", no_argument,       NULL, OPT_DEBUG_EXIT },
+	{ "stats",      no_argument,       NULL, OPT_STATS },
+	{ "verbose",    no_argument,       NULL, OPT_VERBOSE },
+	{ "help",       no_argument,       NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+int options_parse_size(const char *text, uint64_t *bytes)
+{
+	unsigned long long v;
+	char *end;
+	unsigned shift;
+
+	if (!text || text[0] < '0' || text[0] > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (errno)
+		return -1;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
+	case '\0': shift = 20; break;	/* a bare number is MiB, as for QEMU's -m */
+	default: return -1;
+	}
+	if (*end == 'i' && end[1] == 'B')
+		end += 2;
+	else if (*end == 'B')
+		end++;
+	if (*end)
+		return -1;
+	if (v > (UINT64_MAX >> shift))
+		return -1;
+	*bytes = (uint64_t)v << shift;
+	return 0;
+}
+
+static int parse_cpus(const char *text, unsigned *cpus)
+{
+	unsigned long v;
+	char *end;
+
+	if (!text || text[0] < '0' || text[0] > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(text, &end, 10);
+	if (errno || *end || v == 0 || v > 1024)
+		return -1;
+	*cpus = (unsigned)v;
+	return 0;
+}
+
+int options_parse(int argc, char **argv, struct run_options *opts, char *err, size_t errlen)
+{
+	int c;
+
+	memset(opts, 0, sizeof(*opts));
+	opts->mem = RUN_DEFAULT_MEM;
+	opts->cpus = 1;
+
+	optind = 1;
+	opterr = 0;	/* our own messages, one line each */
+	while ((c = getopt_long(argc, argv, ":hv", run_longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_KERNEL:
+			opts->kernel = optarg;
+			break;
+		case OPT_APPEND:
+			opts->append = optarg;
+			break;
+		case OPT_INITRD:
+			opts->initrd = optarg;
+			break;
+		case OPT_BIOS:
+			opts->bios = optarg;
+			break;
+		case OPT_MEM:
+			if (options_parse_size(optarg, &opts->mem)) {
+				snprintf(err, errlen, "--mem '%s': not a size (examples: 256M, 2G)", optarg);
+				return -1;
+			}
+			if (opts->mem < MACHINE_MIN_MEM) {
+				snprintf(err, errlen, "--mem %s: the guest needs at least 2M of memory", optarg);
+				return -1;
+			}
+			if (opts->mem % 4096) {
+				snprintf(err, errlen, "--mem %s: not a multiple of 4K", optarg);
+				return -1;
+			}
+			break;
+		case OPT_CPUS:
+			if (parse_cpus(optarg, &opts->cpus)) {
+				snprintf(err, errlen, "--cpus '%s': not a vCPU count from 1 to 1024", optarg);
+				return -1;
+			}
+			break;
+		case OPT_DEBUG_EXIT:
+			opts->debug_exit = true;
+			break;
+		case OPT_STATS:
+			opts->stats = true;
+			break;
+		case OPT_VERBOSE:
+			opts->verbose = true;
+			break;
+		case OPT_HELP:
+			opts->help = true;
+			return 0;
+		case ':':
+			snprintf(err, errlen, "option '%s' needs a value", argv[optind - 1]);
+			return -1;
+		case '?':
+		default:
+			if (optopt)
+				snprintf(err, errlen, "unknown option '-%c'", optopt);
+			else
+				snprintf(err, errlen, "unknown option '%s'", argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
+		return -1;
+	}
+	if (!opts->kernel && !opts->bios) {
+		snprintf(err, errlen, "nothing to run: give --kernel FILE or --bios FILE");
+		return -1;
+	}
+	if (opts->initrd && !opts->kernel) {
+		snprintf(err, errlen, "--initrd needs --kernel");
+		return -1;
+	}
+	if (opts->append && !opts->kernel) {
+		snprintf(err, errlen, "--append needs --kernel");
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,205 @@
+/* `ringvm run`: read the images, build the machine, run it with signals handled, report how it ended. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/file.h"
+#include "cli/options.h"
+#include "cli/regdump.h"
+#include "cli/status.h"
+#include "vmm/machine.h"
+
+struct run_images {
+	uint8_t *kernel, *initrd, *bios;
+	size_t kernel_size, initrd_size, bios_size;
+};
+
+static void run_log(void *opaque, const char *fmt, va_list ap)
+{
+	fputs("ringvm: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+static int run_read_images(const struct run_options *o, struct run_images *img)
+{
+	char err[512];
+
+	if (o->kernel && file_read("kernel", o->kernel, &img->kernel, &img->kernel_size,
+				   err, sizeof(err)))
+		goto fail;
+	if (o->kernel && img->kernel_size == 0) {
+		snprintf(err, sizeof(err), "kernel '%s' is empty", o->kernel);
+		goto fail;
+	}
+	if (o->initrd && file_read("initrd", o->initrd, &img->initrd, &img->initrd_size,
+				   err, sizeof(err)))
+		goto fail;
+	if (o->bios && file_read("firmware", o->bios, &img->bios, &img->bios_size,
+				 err, sizeof(err)))
+		goto fail;
+	return 0;
+fail:
+	cli_error("%s", err);
+	return -1;
+}
+
+static void run_free_images(struct run_images *img)
+{
+	free(img->kernel);
+	free(img->initrd);
+	free(img->bios);
+}
+
+/*
+ * Signals: every thread blocks SIGINT/SIGTERM, and this thread takes them
+ * with sigwait, so stopping the machine happens in ordinary thread context.
+ * SIGUSR1 (sent by us) tells it the run is over.
+ */
+struct run_signals {
+	struct machine *m;
+	pthread_t thread;
+	sigset_t set;
+};
+
+static void *run_signal_thread(void *arg)
+{
+	struct run_signals *s = arg;
+	int sig, count = 0;
+
+	for (;;) {
+		if (sigwait(&s->set, &sig))
+			continue;
+		if (sig == SIGUSR1)
+			return NULL;
+		/* A second signal while the first one's stop is stuck: leave at once. */
+		if (count++)
+			_exit(STATUS_SIGNAL);
+		machine_stop(s->m, sig);
+	}
+}
+
+static int run_status(const struct run_options *o, const struct machine_result *r)
+{
+	int status;
+
+	switch (r->end) {
+	case MACHINE_END_POWEROFF:
+		status = STATUS_OK;
+		break;
+	case MACHINE_END_DEBUG_EXIT:
+		if (o->verbose)
+			cli_error("%s", r->reason);
+		return (int)(((r->debug_exit_value << 1) | 1) & 0xff);
+	case MACHINE_END_TRIPLE_FAULT:
+		status = STATUS_TRIPLE_FAULT;
+		break;
+	case MACHINE_END_INVALID_STATE:
+		status = STATUS_INVALID_STATE;
+		break;
+	case MACHINE_END_HALTED:
+		status = STATUS_HALTED;
+		break;
+	case MACHINE_END_SIGNAL:
+		cli_error("%s", r->reason);
+		return STATUS_SIGNAL;
+	case MACHINE_END_ERROR:
+	default:
+		status = STATUS_INTERNAL;
+		break;
+	}
+	if (r->reason[0])
+		cli_error("%s", r->reason);
+	if (r->has_state && status != STATUS_OK)
+		regdump_print(stderr, r->vcpu, &r->regs, &r->sregs);
+	return status;
+}
+
+static void run_print_stats(const struct machine_result *r)
+{
+	double mips = r->seconds > 0 ? (double)r->instructions / r->seconds / 1e6 : 0;
+
+	fprintf(stderr, "ringvm: stats: %llu instructions in %.3f s = %.1f MIPS, %llu exits\n",
+		(unsigned long long)r->instructions, r->seconds, mips,
+		(unsigned long long)r->exits);
+}
+
+int cli_run(int argc, char **argv)
+{
+	struct run_options o;
+	struct run_images img = { 0 };
+	struct machine_config cfg;
+	struct machine_result result;
+	struct run_signals sig = { 0 };
+	struct machine *m = NULL;
+	char err[512];
+	int status, ret;
+
+	if (options_parse(argc, argv, &o, err, sizeof(err))) {
+		cli_error("%s (try 'ringvm --help')", err);
+		return STATUS_USAGE;
+	}
+	if (o.help) {
+		cli_usage(stdout);
+		return STATUS_OK;
+	}
+	if (run_read_images(&o, &img)) {
+		run_free_images(&img);
+		return STATUS_USAGE;
+	}
+	/* A closed stdout must not kill us with SIGPIPE; the UART drops the bytes. */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&sig.set);
+	sigaddset(&sig.set, SIGINT);
+	sigaddset(&sig.set, SIGTERM);
+	sigaddset(&sig.set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &sig.set, NULL);
+
+	cfg = (struct machine_config){
+		.mem_size = o.mem,
+		.cpus = o.cpus,
+		.kernel = img.kernel,
+		.kernel_size = img.kernel_size,
+		.kernel_path = o.kernel,
+		.append = o.append,
+		.initrd = img.initrd,
+		.initrd_size = img.initrd_size,
+		.initrd_path = o.initrd,
+		.bios = img.bios,
+		.bios_size = img.bios_size,
+		.debug_exit = o.debug_exit,
+		.serial_fd = STDOUT_FILENO,
+		.verbose = o.verbose,
+		.log = run_log,
+	};
+	ret = machine_create(&m, &cfg, err, sizeof(err));
+	run_free_images(&img);
+	if (ret) {
+		cli_error("%s", err);
+		/* Bad input is the usual cause; an engine that cannot start is ours. */
+		return ret == -ENOSYS ? STATUS_INTERNAL : STATUS_USAGE;
+	}
+
+	sig.m = m;
+	ret = pthread_create(&sig.thread, NULL, run_signal_thread, &sig);
+	if (ret) {
+		cli_error("cannot start the signal thread: %s", strerror(ret));
+		machine_destroy(m);
+		return STATUS_INTERNAL;
+	}
+	ret = machine_run(m, &result);
+	pthread_kill(sig.thread, SIGUSR1);
+	pthread_join(sig.thread, NULL);
+
+	status = run_status(&o, &result);
+	if (o.stats)
+		run_print_stats(&result);
+	machine_destroy(m);
+	return status;
+}

@@ -1,0 +1,379 @@
+/*
+ * The vCPU life cycle and the run loop: fetch through the TLB, decode
+ * (cached), execute, retire; exceptions and exits unwind here with longjmp.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu/decode_cache.h"
+#include "cpu/mmu.h"
+#include "ringvm/ringvm.h"
+
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+enum { UNWIND_EXC = 1, UNWIND_EXIT = 2 };
+
+void cpu_init(struct cpu *cpu, const struct cpu_memmap *mem)
+{
+	memset(cpu, 0, sizeof(*cpu));
+	cpu->mem = mem;
+	cpu->mem_generation = mem->generation;
+	cpu->dcache = dcache_new();
+	if (!cpu->dcache)
+		abort();
+	cpu->intercepts = RV_INTERCEPT_HLT;
+	cpu_optable_init();
+	cpu_reset(cpu);
+}
+
+void cpu_fini(struct cpu *cpu)
+{
+	dcache_free(cpu->dcache);
+	cpu->dcache = NULL;
+}
+
+static void seg_reset(struct rv_segment *s, uint16_t sel, uint64_t base, uint16_t attrib)
+{
+	s->selector = sel;
+	s->base = base;
+	s->limit = 0xffff;
+	s->attrib = attrib;
+}
+
+/* Power-on state, Intel SDM vol. 3, table 9-1 (AMD APM vol. 2, table 14-1). */
+void cpu_reset(struct cpu *cpu)
+{
+	struct cpu_state *s = &cpu->s;
+	uint32_t id[4];
+
+	memset(s, 0, sizeof(*s));
+	memset(&cpu->lf, 0, sizeof(cpu->lf));
+	cpu->lf.op = CC_EAGER;
+	s->rflags = RV_FLAG_FIXED1;
+	s->rip = 0xfff0;
+	seg_reset(&s->seg[RV_CS], 0xf000, 0xffff0000, 0x9b);	/* present, code, readable, accessed */
+	for (int i = 0; i < RV_NR_SEGS; i++)
+		if (i != RV_CS)
+			seg_reset(&s->seg[i], 0, 0, 0x93);		/* present, data, writable, accessed */
+	s->seg[RV_LDTR].attrib = 0x82;				/* present LDT */
+	s->seg[RV_TR].attrib = 0x8b;				/* present busy TSS */
+	s->gdtr.limit = s->idtr.limit = 0xffff;
+	s->cr0 = 0x60000010;					/* CD, NW, ET */
+	s->dr6 = 0xffff0ff0;
+	s->dr7 = 0x400;
+	s->pat = 0x0007040600070406ull;
+	s->apic_base = 0xfee00000 | (1u << 11) | (1u << 8);	/* enabled, BSP (the VMM fixes BSP for APs) */
+
+	cpu->pending_irq = -1;
+	cpu->pending_nmi = false;
+	cpu->nmi_blocked = false;
+	cpu->halted = false;
+	cpu->shadow = 0;
+	cpu->exc_vector = -1;
+	cpu->exc_nesting = -1;
+	memset(&cpu->replay, 0, sizeof(cpu->replay));
+
+	cpu_fpu_reset(cpu);
+	cpu_cpuid(cpu, 1, 0, id);
+	s->gpr[RV_RDX] = id[0];				/* processor signature */
+	cpu_cpuid(cpu, 0x80000008, 0, id);
+	cpu->maxphyaddr = (id[0] & 0xff) >= 32 && (id[0] & 0xff) <= 52 ? (uint8_t)(id[0] & 0xff) : 40;
+
+	cpu_update_mode(cpu);
+	cpu_tlb_flush_all(cpu);
+}
+
+void cpu_update_mode(struct cpu *cpu)
+{
+	const struct cpu_state *s = &cpu->s;
+
+	if (!(s->cr0 & RV_CR0_PE)) {
+		cpu->mode = MODE_REAL;
+		cpu->s.cpl = 0;
+	} else if (s->efer & RV_EFER_LMA) {
+		cpu->mode = (s->seg[RV_CS].attrib & RV_SEG_L) ? MODE_LONG64 : MODE_COMPAT;
+	} else if (s->rflags & RV_FLAG_VM) {
+		cpu->mode = MODE_VM86;
+		cpu->s.cpl = 3;
+	} else {
+		cpu->mode = MODE_PROT;
+	}
+	if (cpu->mode == MODE_LONG64) {
+		cpu->code_size = 8;
+		cpu->stack_size = 8;
+	} else {
+		cpu->code_size = (cpu->mode == MODE_REAL || cpu->mode == MODE_VM86 ||
+				  !(s->seg[RV_CS].attrib & RV_SEG_DB)) ? 2 : 4;
+		cpu->stack_size = (s->seg[RV_SS].attrib & RV_SEG_DB) && cpu->mode != MODE_VM86 ? 4 : 2;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Unwinding out of an instruction.                                    */
+
+_Noreturn void cpu_raise(struct cpu *cpu, int vector, uint32_t error_code)
+{
+	cpu->exc_vector = vector;
+	cpu->exc_error = error_code;
+	/* vectors that push an error code: #DF, #TS, #NP, #SS, #GP, #PF, #AC, #CP */
+	cpu->exc_has_error = vector == EXC_DF || (vector >= EXC_TS && vector <= EXC_PF) ||
+			     vector == EXC_AC || vector == 21;
+	if (!cpu->unwind)
+		abort();
+	longjmp(*cpu->unwind, UNWIND_EXC);
+}
+
+_Noreturn void cpu_raise_ud(struct cpu *cpu)
+{
+	cpu_raise(cpu, EXC_UD, 0);
+}
+
+_Noreturn void cpu_raise_gp0(struct cpu *cpu)
+{
+	cpu_raise(cpu, EXC_GP, 0);
+}
+
+_Noreturn void cpu_raise_pf(struct cpu *cpu, uint64_t lin, uint32_t error_code)
+{
+	cpu->s.cr2 = lin;
+	cpu_raise(cpu, EXC_PF, error_code);
+}
+
+_Noreturn void cpu_exit_restart(struct cpu *cpu)
+{
+	if (!cpu->unwind)
+		abort();
+	longjmp(*cpu->unwind, UNWIND_EXIT);
+}
+
+void cpu_exit_after(struct cpu *cpu, enum cpu_exit reason)
+{
+	cpu->exit.reason = reason;
+}
+
+void cpu_jump_near(struct cpu *cpu, uint64_t target, unsigned opsize)
+{
+	target &= size_mask(opsize);
+	if (cpu->mode == MODE_LONG64) {
+		if (!canonical(target))
+			cpu_raise_gp0(cpu);
+	} else if (target > cpu->s.seg[RV_CS].limit) {
+		cpu_raise_gp0(cpu);
+	}
+	cpu->next_rip = target;
+}
+
+/* ------------------------------------------------------------------ */
+/* Fetch and decode.                                                   */
+
+static void fetch_bytes(struct cpu *cpu, const struct xlat *x, uint64_t lin, uint8_t *dst, unsigned n)
+{
+	if (x->flags & (TLBF_RAM | TLBF_ROM)) {
+		memcpy(dst, (const void *)(uintptr_t)(lin + x->addend), n);
+	} else {
+		/* executing from a hole: all ones */
+		for (unsigned i = 0; i < n; i++)
+			dst[i] = (uint8_t)cpu_phys_read(cpu, x->pa | ((lin + i) & 0xfff), 1);
+	}
+}
+
+static const struct insn *fetch(struct cpu *cpu, struct insn *scratch)
+{
+	uint64_t rip = cpu->s.rip, lin, lin2, pa;
+	unsigned avail = 15, off, room, n1;
+	const struct tlb_entry *e;
+	struct xlat x, x2;
+	uint8_t buf[16];
+	int n;
+
+	if (cpu->mode == MODE_LONG64) {
+		lin = rip;
+		if (unlikely(!canonical(lin)))
+			cpu_raise_gp0(cpu);
+	} else {
+		const struct rv_segment *cs = &cpu->s.seg[RV_CS];
+
+		if (unlikely(rip > cs->limit))
+			cpu_raise_gp0(cpu);
+		if (cs->limit - rip < 14)
+			avail = (unsigned)(cs->limit - rip) + 1;
+		lin = (uint32_t)(cs->base + rip);
+	}
+	off = lin & 0xfff;
+	room = 4096 - off;
+	n1 = avail < room ? avail : room;
+	e = &cpu->tlb[cpu->s.cpl == 3][(lin >> 12) & TLB_MASK];
+	if (likely(e->tag_exec == tlb_key(cpu, lin))) {
+		/* an exec tag is only ever set for RAM and ROM pages */
+		const uint8_t *host = (const uint8_t *)(uintptr_t)(lin + e->addend);
+		const struct insn *in;
+
+		pa = e->pa | off;
+		in = dcache_lookup(cpu->dcache, pa, cpu->code_size, host, n1);
+		if (likely(in != NULL))
+			return in;
+		x.addend = e->addend;
+		x.pa = e->pa;
+		x.flags = e->flags;
+	} else {
+		mmu_xlate_page(cpu, lin, ACC_EXEC, &x);
+		pa = x.pa | off;
+	}
+	if (x.flags & (TLBF_RAM | TLBF_ROM)) {
+		const uint8_t *host = (const uint8_t *)(uintptr_t)(lin + x.addend);
+		struct dcache_entry *de;
+		const struct insn *in = dcache_lookup(cpu->dcache, pa, cpu->code_size, host, n1);
+
+		if (in)
+			return in;
+		de = dcache_at(cpu->dcache, pa);
+		de->key = 0;
+		n = cpu_decode(cpu, host, n1, &de->in);
+		if (n > 0) {
+			if ((unsigned)n <= n1)
+				de->key = dcache_key(pa, cpu->code_size);
+			return &de->in;
+		}
+	}
+
+	/* The instruction crosses a page (or runs from a hole): gather its bytes */
+	fetch_bytes(cpu, &x, lin, buf, n1);
+	n = cpu_decode(cpu, buf, n1, scratch);
+	if (n > 0)
+		return scratch;
+	if (n1 == avail)
+		cpu_raise_gp0(cpu);	/* runs past the CS limit */
+	lin2 = lin + n1;
+	if (cpu->mode == MODE_LONG64) {
+		if (!canonical(lin2))
+			cpu_raise_gp0(cpu);
+	} else {
+		lin2 = (uint32_t)lin2;
+	}
+	mmu_xlate_page(cpu, lin2, ACC_EXEC, &x2);
+	fetch_bytes(cpu, &x2, lin2, buf + n1, avail - n1);
+	n = cpu_decode(cpu, buf, avail, scratch);
+	if (n == 0)
+		cpu_raise_gp0(cpu);
+	return scratch;
+}
+
+/* ------------------------------------------------------------------ */
+/* The run loop.                                                       */
+
+/* At an instruction boundary: NMI, external interrupt, interrupt window, halt. True if exiting. */
+static bool run_events(struct cpu *cpu)
+{
+	bool can_irq = (cpu->s.rflags & RV_FLAG_IF) && !cpu->shadow;
+
+	if (cpu->pending_nmi && !cpu->nmi_blocked && !cpu->shadow) {
+		__atomic_store_n(&cpu->pending_nmi, false, __ATOMIC_SEQ_CST);
+		cpu->halted = false;
+		cpu_deliver_event(cpu, EXC_NMI, EV_NMI, false, 0);
+		return cpu->exit.reason != CPU_EXIT_NONE;
+	}
+	if (can_irq) {
+		int v = cpu->pending_irq >= 0 ? __atomic_exchange_n(&cpu->pending_irq, -1, __ATOMIC_SEQ_CST) : -1;
+
+		if (v >= 0) {
+			cpu->halted = false;
+			cpu_deliver_event(cpu, v, EV_EXTERNAL, false, 0);
+			return cpu->exit.reason != CPU_EXIT_NONE;
+		}
+		if (cpu->irq_window_exit) {
+			cpu->exit.reason = CPU_EXIT_IRQ_WINDOW;
+			return true;
+		}
+	}
+	if (cpu->halted) {
+		cpu->exit.reason = CPU_EXIT_HLT;
+		return true;
+	}
+	return false;
+}
+
+enum cpu_exit cpu_run(struct cpu *cpu, uint64_t budget)
+{
+	jmp_buf jb;
+	struct insn scratch;
+	uint64_t end = budget ? cpu->icount + budget : UINT64_MAX;
+	int r;
+
+	cpu->unwind = &jb;
+	cpu->exit.reason = CPU_EXIT_NONE;
+	r = setjmp(jb);
+	if (r == UNWIND_EXIT)
+		goto out;
+	if (r == UNWIND_EXC) {
+		/* a fault: state is as at the instruction's start; deliver it */
+		int vec = cpu->exc_vector;
+
+		cpu->exc_vector = -1;
+		cpu->replay.count = cpu->replay.next = 0;
+		cpu->exit.reason = CPU_EXIT_NONE;
+		cpu->shadow = 0;
+		cpu_deliver_event(cpu, vec, EV_EXCEPTION, cpu->exc_has_error, cpu->exc_error);
+		if (cpu->exit.reason != CPU_EXIT_NONE)
+			goto out;
+	}
+
+	for (;;) {
+		const struct insn *in;
+		uint64_t fl;
+		uint8_t shadow;
+
+		if (unlikely(cpu->kick) && __atomic_exchange_n(&cpu->kick, 0, __ATOMIC_SEQ_CST)) {
+			cpu->exit.reason = CPU_EXIT_KICK;
+			goto out;
+		}
+		if (unlikely(cpu->icount >= end)) {
+			cpu->exit.reason = CPU_EXIT_BUDGET;
+			goto out;
+		}
+		if (unlikely(cpu->mem_generation != cpu->mem->generation)) {
+			/* the memory map changed: no access may use an old host pointer */
+			cpu_tlb_flush_all(cpu);
+			cpu->mem_generation = cpu->mem->generation;
+		}
+		cpu->exc_nesting = -1;
+		/* no event may slip between an I/O exit and the re-execution that completes it */
+		if (unlikely(cpu->halted || cpu->pending_irq >= 0 || cpu->pending_nmi || cpu->irq_window_exit) &&
+		    cpu->replay.count == 0 && run_events(cpu))
+			goto out;
+
+		/* instruction breakpoints (debug.c); the DR7 of the last check too, to refilter the TLB once disabled */
+		if (unlikely((cpu->s.dr7 | cpu->dbg_seen[4]) & 0xff))
+			cpu_debug_before(cpu);
+		shadow = cpu->shadow;
+		fl = cpu->s.rflags;
+		cpu->replay.next = 0;
+		in = fetch(cpu, &scratch);
+		cpu->next_rip = cpu->s.rip + in->len;
+		in->fn(cpu, in);
+
+		/* retire */
+		if (cpu->code_size == 8)
+			cpu->s.rip = cpu->next_rip;
+		else if (cpu->code_size == 4)
+			cpu->s.rip = (uint32_t)cpu->next_rip;
+		else
+			cpu->s.rip = (uint16_t)cpu->next_rip;
+		cpu->icount++;
+		cpu->replay.count = 0;
+		if (shadow)
+			cpu->shadow = 0;
+		/* RF, single-step and data-breakpoint traps (debug.c, SDM 17.3.1) */
+		if (unlikely((fl & (RV_FLAG_TF | RV_FLAG_RF)) || cpu->dbg_trap))
+			cpu_debug_retire(cpu, fl);
+		if (unlikely(cpu->exit.reason != CPU_EXIT_NONE))
+			goto out;
+		if (unlikely(cpu->intercepts & RV_INTERCEPT_SINGLESTEP)) {
+			cpu->exit.reason = CPU_EXIT_DEBUG;
+			goto out;
+		}
+	}
+out:
+	cpu->unwind = NULL;
+	return cpu->exit.reason;
+}

@@ -1,0 +1,100 @@
+/* CPUID: the one feature set this CPU advertises (AMD-style, K8-like family 0Fh). */
+#include <string.h>
+
+#include "cpu/sys.h"
+
+/*
+ * The feature set. Every bit here names something the soft CPU implements;
+ * a bit is added only together with its instructions (tests/unit/test_sys.c
+ * executes one instruction of each advertised feature). Deliberately absent:
+ * VME/PVI (no virtual-8086 extensions), MCE/MCA (no machine-check banks),
+ * APIC (until the local APIC exists), SSE3 and later, AVX, XSAVE, RDRAND,
+ * SVM (until VMRUN exists), HYPERVISOR.
+ */
+#define F1_EDX ((1u << 0)  /* FPU */ | (1u << 2)  /* DE */ | (1u << 3)  /* PSE */ | \
+		(1u << 4)  /* TSC */ | (1u << 5)  /* MSR */ | (1u << 6)  /* PAE */ | \
+		(1u << 8)  /* CX8 */ | (1u << 11) /* SEP */ | (1u << 12) /* MTRR */ | \
+		(1u << 13) /* PGE */ | (1u << 15) /* CMOV */ | (1u << 16) /* PAT */ | \
+		(1u << 17) /* PSE36 */ | (1u << 19) /* CLFLUSH */ | (1u << 23) /* MMX */ | \
+		(1u << 24) /* FXSR */ | (1u << 25) /* SSE */ | (1u << 26) /* SSE2 */)
+#define F1_ECX ((1u << 13) /* CX16 */ | (1u << 22) /* MOVBE */ | (1u << 23) /* POPCNT */)
+
+/* AMD mirrors leaf 1 EDX bits 0-9, 12-17, 23, 24 into 0x80000001 EDX (APM vol. 3, appendix E). */
+#define EXT_MIRROR_MASK 0x0183f3ffu
+#define X1_EDX ((F1_EDX & EXT_MIRROR_MASK) | (1u << 11) /* SYSCALL */ | (1u << 20) /* NX */ | \
+		(1u << 27) /* RDTSCP */ | (1u << 29) /* LM */)
+#define X1_ECX ((1u << 0) /* LAHF/SAHF in 64-bit mode */ | (1u << 5) /* ABM: LZCNT */)
+
+/* Family 0Fh, model 2, stepping 1 (a K8); extended family/model zero. */
+#define SIGNATURE 0x00000f21u
+
+#define MAX_BASIC_LEAF 7u
+#define MAX_EXT_LEAF   0x80000008u
+
+static const char vendor[12] = "AuthenticAMD";
+static const char brand[48] = "ringvm soft x86-64";
+
+static uint32_t str4(const char *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+void cpu_cpuid(struct cpu *cpu, uint32_t leaf, uint32_t subleaf, uint32_t out[4])
+{
+	uint32_t a = 0, b = 0, c = 0, d = 0;
+	switch (leaf) {
+	case 0:
+	case 0x80000000:
+		a = leaf == 0 ? MAX_BASIC_LEAF : MAX_EXT_LEAF;
+		b = str4(vendor);
+		d = str4(vendor + 4);
+		c = str4(vendor + 8);
+		break;
+	case 1:
+		a = SIGNATURE;
+		/* CLFLUSH line size 8 x 8 bytes, one logical processor, initial APIC ID */
+		b = (8u << 8) | (1u << 16) | ((cpu->apic_id & 0xff) << 24);
+		c = F1_ECX;
+		d = F1_EDX;
+		break;
+	case 0x80000001:
+		a = SIGNATURE;
+		c = X1_ECX;
+		d = X1_EDX;
+		break;
+	case 0x80000002:
+	case 0x80000003:
+	case 0x80000004: {
+		const char *p = brand + (leaf - 0x80000002) * 16;
+		a = str4(p);
+		b = str4(p + 4);
+		c = str4(p + 8);
+		d = str4(p + 12);
+		break;
+	}
+	case 0x80000005:
+		/* L1: 64 KiB data and instruction caches, 2-way, 64-byte lines; TLB sizes nominal */
+		a = 0xff08ff08u;
+		b = 0xff20ff20u;
+		c = (64u << 24) | (2u << 16) | (1u << 8) | 64u;
+		d = c;
+		break;
+	case 0x80000006:
+		/* L2: 512 KiB, 16-way (encoding 8), 64-byte lines */
+		c = (512u << 16) | (8u << 12) | (1u << 8) | 64u;
+		break;
+	case 0x80000008:
+		a = (48u << 8) | PHYS_ADDR_BITS;	/* linear 48, physical 40 */
+		break;
+	default:
+		/* leaves 2-7 and everything unknown: zero (AMD returns zeros out of range) */
+		break;
+	}
+	(void)subleaf;
+	out[0] = a;
+	out[1] = b;
+	out[2] = c;
+	out[3] = d;
+}

@@ -1,0 +1,296 @@
+/*
+ * Paging (Intel SDM vol. 3, ch. 4): 32-bit with PSE(-36), PAE and 4-level
+ * walks, rights, accessed/dirty bits, #PF error codes, and the TLB fill
+ * and flushes.
+ */
+#include <string.h>
+
+#include "cpu/mmu.h"
+
+#define PTE_P   (1ull << 0)
+#define PTE_RW  (1ull << 1)
+#define PTE_US  (1ull << 2)
+#define PTE_A   (1ull << 5)
+#define PTE_D   (1ull << 6)
+#define PTE_PS  (1ull << 7)
+#define PTE_G   (1ull << 8)
+#define PTE_XD  (1ull << 63)
+
+struct walk {
+	uint64_t pa;		/* 4 KiB page */
+	bool rw, us, nx, global, dirty, large;
+};
+
+static _Noreturn void walk_fault(struct cpu *cpu, uint64_t lin, int acc, bool present, bool rsvd)
+{
+	unsigned kind = acc & 3;
+	uint32_t ec = 0;
+
+	if (present || rsvd)
+		ec |= PF_P;
+	if (rsvd)
+		ec |= PF_RSVD;
+	if (kind == ACC_WRITE)
+		ec |= PF_W;
+	if (tlb_priv(cpu, acc))
+		ec |= PF_U;
+	/* SDM 4.7: I is reported for fetches when NX (PAE/4-level) or SMEP is in force */
+	if (kind == ACC_EXEC &&
+	    (((cpu->s.efer & RV_EFER_NXE) && (cpu->s.cr4 & RV_CR4_PAE)) || (cpu->s.cr4 & RV_CR4_SMEP)))
+		ec |= PF_I;
+	cpu_raise_pf(cpu, lin, ec);
+}
+
+/* Set accessed/dirty bits with a host atomic OR: other vCPUs walk the same tables. */
+static void pte_set(struct cpu *cpu, uint64_t pa, uint32_t bits)
+{
+	const struct cpu_mem_slot *s = cpu_memmap_find(cpu->mem, pa);
+
+	if (s && s->kind == CPU_SLOT_RAM && pa + 4 <= s->gpa + s->size)
+		__atomic_fetch_or((uint32_t *)(void *)(s->host + (pa - s->gpa)), bits, __ATOMIC_SEQ_CST);
+}
+
+static void walk_tables(struct cpu *cpu, uint64_t lin, int acc, struct walk *w)
+{
+	unsigned kind = acc & 3;
+	bool user = tlb_priv(cpu, acc);
+	uint64_t cr4 = cpu->s.cr4;
+	bool nxe = cpu->s.efer & RV_EFER_NXE;
+	unsigned maxphy = cpu->maxphyaddr;
+	uint64_t physmask = ((1ull << maxphy) - 1) & ~0xfffull;
+	uint64_t rsvd_hi = ((1ull << 52) - 1) & ~((1ull << maxphy) - 1);
+	uint64_t pte_addr[4], pte_val[4];
+	unsigned npte = 0, pte_size = 8;
+	uint64_t e = 0;
+
+	w->rw = w->us = true;
+	w->nx = false;
+	w->large = false;
+
+	if (!(cr4 & RV_CR4_PAE)) {
+		/* 32-bit paging (SDM 4.3) */
+		uint64_t a = (cpu->s.cr3 & 0xfffff000) + ((lin >> 22) & 0x3ff) * 4;
+
+		pte_size = 4;
+		e = cpu_phys_read(cpu, a, 4);
+		if (!(e & PTE_P))
+			walk_fault(cpu, lin, acc, false, false);
+		pte_addr[npte] = a;
+		pte_val[npte++] = e;
+		w->rw &= !!(e & PTE_RW);
+		w->us &= !!(e & PTE_US);
+		if ((e & PTE_PS) && (cr4 & RV_CR4_PSE)) {
+			/* 4 MiB page; PSE-36 puts PA bits 39:32 in bits 20:13, bit 21 is reserved */
+			uint64_t hi = (e >> 13) & 0xff;
+			uint64_t rsv = e & (1u << 21);
+
+			if (maxphy < 40)
+				rsv |= hi >> (maxphy > 32 ? maxphy - 32 : 0);
+			if (rsv)
+				walk_fault(cpu, lin, acc, true, true);
+			w->pa = (e & 0xffc00000) | (hi << 32) | (lin & 0x3ff000);
+			w->large = true;
+		} else {
+			a = (e & 0xfffff000) + ((lin >> 12) & 0x3ff) * 4;
+			e = cpu_phys_read(cpu, a, 4);
+			if (!(e & PTE_P))
+				walk_fault(cpu, lin, acc, false, false);
+			pte_addr[npte] = a;
+			pte_val[npte++] = e;
+			w->rw &= !!(e & PTE_RW);
+			w->us &= !!(e & PTE_US);
+			w->pa = e & 0xfffff000;
+		}
+	} else {
+		uint64_t table;
+		int level;
+
+		if (cpu->s.efer & RV_EFER_LMA) {
+			table = cpu->s.cr3 & physmask;
+			level = 4;
+		} else {
+			/* PAE (SDM 4.4): the PDPTE has no rights and no accessed bit */
+			uint64_t a = (cpu->s.cr3 & 0xffffffe0) + ((lin >> 30) & 3) * 8;
+
+			e = cpu_phys_read(cpu, a, 8);
+			if (!(e & PTE_P))
+				walk_fault(cpu, lin, acc, false, false);
+			if (e & (rsvd_hi | PTE_XD | 0x1e6))
+				walk_fault(cpu, lin, acc, true, true);
+			table = e & physmask;
+			level = 2;
+		}
+		for (;; level--) {
+			unsigned shift = 12 + 9 * (unsigned)(level - 1);
+			uint64_t a = table + ((lin >> shift) & 511) * 8;
+			uint64_t rsv = rsvd_hi | (nxe ? 0 : PTE_XD);
+			bool leaf;
+
+			e = cpu_phys_read(cpu, a, 8);
+			if (!(e & PTE_P))
+				walk_fault(cpu, lin, acc, false, false);
+			leaf = level == 1 || ((level == 2 || level == 3) && (e & PTE_PS));
+			if (level == 4)
+				rsv |= PTE_PS;
+			else if (leaf && level == 3)
+				rsv |= 0x3fffe000;	/* 1 GiB page: bits 29:13 */
+			else if (leaf && level == 2)
+				rsv |= 0x1fe000;	/* 2 MiB page: bits 20:13 */
+			if (e & rsv)
+				walk_fault(cpu, lin, acc, true, true);
+			pte_addr[npte] = a;
+			pte_val[npte++] = e;
+			w->rw &= !!(e & PTE_RW);
+			w->us &= !!(e & PTE_US);
+			if (nxe && (e & PTE_XD))
+				w->nx = true;
+			if (leaf) {
+				uint64_t psize = 1ull << shift;
+
+				w->pa = (e & physmask & ~(psize - 1)) | (lin & (psize - 1) & ~0xfffull);
+				w->large = level > 1;
+				break;
+			}
+			table = e & physmask;
+		}
+	}
+
+	/* Rights (SDM 4.6) */
+	{
+		bool ok;
+
+		if (user)
+			ok = w->us && (kind != ACC_WRITE || w->rw) && (kind != ACC_EXEC || !w->nx);
+		else
+			ok = (kind != ACC_WRITE || w->rw || !(cpu->s.cr0 & RV_CR0_WP)) &&
+			     (kind != ACC_EXEC || (!w->nx && !((cr4 & RV_CR4_SMEP) && w->us)));
+		if (!ok)
+			walk_fault(cpu, lin, acc, true, false);
+	}
+
+	/* Accessed bits on every entry used, dirty on the leaf for writes */
+	for (unsigned i = 0; i < npte; i++) {
+		uint32_t bits = 0;
+
+		if (!(pte_val[i] & PTE_A))
+			bits |= PTE_A;
+		if (i == npte - 1 && kind == ACC_WRITE && !(pte_val[i] & PTE_D))
+			bits |= PTE_D;
+		if (bits)
+			pte_set(cpu, pte_addr[i], bits);
+	}
+	(void)pte_size;
+	w->dirty = (e & PTE_D) || kind == ACC_WRITE;
+	w->global = (e & PTE_G) && (cr4 & RV_CR4_PGE);
+}
+
+void mmu_xlate_page(struct cpu *cpu, uint64_t lin, int acc, struct xlat *x)
+{
+	unsigned priv = tlb_priv(cpu, acc);
+	uint64_t page = lin & ~0xfffull;
+	struct tlb_entry *e = &cpu->tlb[priv][(lin >> 12) & TLB_MASK];
+	uint64_t key = tlb_key(cpu, lin);
+	const struct cpu_mem_slot *s;
+	bool r, w, xok;
+	struct walk wk;
+
+	if (cpu->mem_generation != cpu->mem->generation) {
+		cpu_tlb_flush_all(cpu);
+		cpu->mem_generation = cpu->mem->generation;
+	}
+	if (!(cpu->s.cr0 & RV_CR0_PG)) {
+		wk.pa = page;
+		wk.rw = wk.us = true;
+		wk.nx = wk.global = wk.large = false;
+		wk.dirty = true;
+		r = w = xok = true;
+	} else {
+		walk_tables(cpu, lin, acc, &wk);
+		if (priv) {
+			r = wk.us;
+			w = wk.us && wk.rw;
+			xok = wk.us && !wk.nx;
+		} else {
+			r = true;
+			w = wk.rw || !(cpu->s.cr0 & RV_CR0_WP);
+			xok = !wk.nx && !((cpu->s.cr4 & RV_CR4_SMEP) && wk.us);
+		}
+	}
+
+	s = cpu_memmap_find(cpu->mem, wk.pa);
+	x->pa = wk.pa;
+	x->flags = (wk.global ? TLBF_GLOBAL : 0) | (wk.large ? TLBF_LARGE : 0);
+	x->addend = 0;
+	if (s) {
+		x->flags |= s->kind == CPU_SLOT_RAM ? TLBF_RAM : TLBF_ROM;
+		x->addend = (uintptr_t)(s->host + (wk.pa - s->gpa)) - (uintptr_t)page;
+	}
+	if (wk.large)
+		cpu->tlb_has_large = true;
+	e->pa = x->pa;
+	e->flags = x->flags;
+	e->addend = x->addend;
+	e->tag_read = (s && r) ? key : 0;
+	e->tag_write = (s && s->kind == CPU_SLOT_RAM && w && wk.dirty) ? key : 0;
+	e->tag_exec = (s && xok) ? key : 0;
+	if (__builtin_expect(cpu->s.dr7 & 0xff, 0)) {
+		/* a data breakpoint watches this page: its accesses go through the slow path (debug.c) */
+		unsigned watch = cpu_debug_watch_page(cpu, lin);
+
+		if (watch & 1)
+			e->tag_read = 0;
+		if (watch & 2)
+			e->tag_write = 0;
+	}
+}
+
+uint64_t cpu_translate(struct cpu *cpu, uint64_t lin, int access)
+{
+	struct xlat x;
+
+	mmu_xlate_page(cpu, lin, access, &x);
+	return x.pa | (lin & 0xfff);
+}
+
+void cpu_tlb_flush(struct cpu *cpu)
+{
+	for (unsigned p = 0; p < 2; p++)
+		for (unsigned i = 0; i < TLB_SIZE; i++) {
+			struct tlb_entry *e = &cpu->tlb[p][i];
+
+			if (!(e->flags & TLBF_GLOBAL))
+				e->tag_read = e->tag_write = e->tag_exec = 0;
+		}
+}
+
+void cpu_tlb_flush_all(struct cpu *cpu)
+{
+	memset(cpu->tlb, 0, sizeof(cpu->tlb));
+	cpu->tlb_has_large = false;
+}
+
+static void tlb_entry_kill(struct tlb_entry *e)
+{
+	e->tag_read = e->tag_write = e->tag_exec = 0;
+}
+
+void cpu_tlb_flush_page(struct cpu *cpu, uint64_t lin)
+{
+	uint64_t page = lin & ~0xfffull;
+
+	for (unsigned p = 0; p < 2; p++) {
+		struct tlb_entry *e = &cpu->tlb[p][(lin >> 12) & TLB_MASK];
+		uint64_t tag = e->tag_read | e->tag_write | e->tag_exec;
+
+		if ((tag & ~0xfffull) == page)
+			tlb_entry_kill(e);
+	}
+	/* A large page covers many of our 4 KiB entries: drop every large-page entry (rare) */
+	if (cpu->tlb_has_large) {
+		for (unsigned p = 0; p < 2; p++)
+			for (unsigned i = 0; i < TLB_SIZE; i++)
+				if (cpu->tlb[p][i].flags & TLBF_LARGE)
+					tlb_entry_kill(&cpu->tlb[p][i]);
+		cpu->tlb_has_large = false;
+	}
+}

@@ -1,0 +1,176 @@
+/* VM lifecycle: create the engine VM, memory, devices (in one explicit order), vCPUs, load the guest; destroy. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "boot/multiboot.h"
+#include "vmm/machine_priv.h"
+
+static void machine_debug_exit(void *opaque, uint32_t value)
+{
+	struct machine *m = opaque;
+
+	machine_finish(m, MACHINE_END_DEBUG_EXIT, NULL, value,
+		       "guest wrote 0x%x to the debug-exit port", value);
+}
+
+static int machine_add_io(struct machine *m, uint64_t base, uint64_t len,
+			  bus_access_fn *fn, void *opaque, const char *name,
+			  char *err, size_t errlen)
+{
+	int ret = bus_register(&m->io, base, len, fn, opaque, name);
+
+	if (ret)
+		snprintf(err, errlen, "cannot attach %s at port 0x%llx: %s", name,
+			 (unsigned long long)base, strerror(-ret));
+	return ret;
+}
+
+/* Every device of the machine, attached in this one place and order. */
+static int machine_attach_devices(struct machine *m, char *err, size_t errlen)
+{
+	int ret;
+
+	uart16550_init(&m->com1, m->cfg.serial_fd);
+	ret = machine_add_io(m, UART16550_COM1_BASE, UART16550_NR_PORTS,
+			     uart16550_access, &m->com1, "com1", err, errlen);
+	if (!ret)
+		ret = machine_add_io(m, POST_CODE_PORT, 1, post_code_access, &m->post,
+				     "post-code", err, errlen);
+	if (!ret && m->cfg.debug_exit) {
+		m->dbg_exit.on_exit = machine_debug_exit;
+		m->dbg_exit.opaque = m;
+		ret = machine_add_io(m, DEBUG_EXIT_PORT, DEBUG_EXIT_NR_PORTS,
+				     debug_exit_access, &m->dbg_exit, "debug-exit", err, errlen);
+	}
+	return ret;
+}
+
+static int machine_load_kernel(struct machine *m, char *err, size_t errlen)
+{
+	struct multiboot_args args = {
+		.kernel = m->cfg.kernel,
+		.kernel_size = m->cfg.kernel_size,
+		.kernel_path = m->cfg.kernel_path,
+		.append = m->cfg.append,
+		.initrd = m->cfg.initrd,
+		.initrd_size = m->cfg.initrd_size,
+		.initrd_path = m->cfg.initrd_path,
+	};
+	struct rv_vcpu *cpu = m->vcpu[0].cpu;
+	struct rv_regs regs;
+	struct rv_sregs sregs;
+	char why[256];
+	int ret;
+
+	ret = rv_vcpu_get_sregs(cpu, &sregs);
+	if (ret) {
+		snprintf(err, errlen, "cannot read the vCPU state: %s", strerror(-ret));
+		return ret;
+	}
+	ret = multiboot_load(&args, &m->mem, &regs, &sregs, why, sizeof(why));
+	if (ret) {
+		snprintf(err, errlen, "kernel '%s': %s", m->cfg.kernel_path, why);
+		return ret;
+	}
+	ret = rv_vcpu_set_sregs(cpu, &sregs);
+	if (!ret)
+		ret = rv_vcpu_set_regs(cpu, &regs);
+	if (ret)
+		snprintf(err, errlen, "cannot set the multiboot entry state: %s", strerror(-ret));
+	return ret;
+}
+
+int machine_create(struct machine **mp, const struct machine_config *config,
+		   char *err, size_t errlen)
+{
+	struct rv_vm_config vmcfg = { .engine = RV_ENGINE_SOFT };
+	struct machine *m;
+	unsigned i;
+	int ret;
+
+	*mp = NULL;
+	if (!config->kernel && !config->bios) {
+		snprintf(err, errlen, "nothing to run: give a kernel or a firmware image");
+		return -EINVAL;
+	}
+	if (config->cpus < 1 || config->cpus > MACHINE_MAX_CPUS) {
+		snprintf(err, errlen, "%u vCPUs requested, but only %u is supported until SMP lands",
+			 config->cpus, MACHINE_MAX_CPUS);
+		return -EINVAL;
+	}
+	if (config->initrd && !config->kernel) {
+		snprintf(err, errlen, "an initrd needs a kernel to go with it");
+		return -EINVAL;
+	}
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	m->cfg = *config;
+	bus_init(&m->io);
+	bus_init(&m->mmio);
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_cond_init(&m->cond, NULL);
+	atomic_init(&m->stopping, false);
+
+	ret = rv_vm_create(&m->vm, &vmcfg);
+	if (ret) {
+		snprintf(err, errlen, "cannot create the VM: %s", strerror(-ret));
+		goto fail;
+	}
+	ret = memory_create(m, err, errlen);
+	if (ret)
+		goto fail;
+	if (config->bios) {
+		ret = memory_map_bios(m, err, errlen);
+		if (ret)
+			goto fail;
+	}
+	ret = machine_attach_devices(m, err, errlen);
+	if (ret)
+		goto fail;
+	for (i = 0; i < config->cpus; i++) {
+		struct vm_vcpu *v = &m->vcpu[i];
+
+		v->m = m;
+		v->index = i;
+		ret = rv_vcpu_create(m->vm, i, &v->cpu);
+		if (ret) {
+			snprintf(err, errlen, "cannot create vCPU %u: %s", i, strerror(-ret));
+			goto fail;
+		}
+		v->state = VCPU_CREATED;
+		m->nr_vcpus++;
+	}
+	if (config->kernel) {
+		ret = machine_load_kernel(m, err, errlen);
+		if (ret)
+			goto fail;
+	}
+	*mp = m;
+	return 0;
+fail:
+	machine_destroy(m);
+	return ret;
+}
+
+void machine_destroy(struct machine *m)
+{
+	unsigned i;
+
+	if (!m)
+		return;
+	for (i = 0; i < m->nr_vcpus; i++)
+		rv_vcpu_destroy(m->vcpu[i].cpu);
+	if (m->vm)
+		rv_vm_destroy(m->vm);
+	memory_destroy(m);
+	bus_free(&m->io);
+	bus_free(&m->mmio);
+	pthread_cond_destroy(&m->cond);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}

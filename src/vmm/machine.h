@@ -1,0 +1,73 @@
+/* The virtual PC: guest memory layout, devices on the buses, vCPU threads, and how a run ended. */
+#ifndef RV_VMM_MACHINE_H
+#define RV_VMM_MACHINE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ringvm/ringvm.h"
+
+#define MACHINE_MIN_MEM   (2ull << 20)
+#define MACHINE_MAX_CPUS  1		/* until SMP (LAPIC, SIPI) lands */
+
+struct machine_config {
+	uint64_t mem_size;		/* bytes of guest RAM */
+	unsigned cpus;
+	/* Images the caller has read; they must stay valid during machine_create(). */
+	const uint8_t *kernel;		/* multiboot kernel, or NULL */
+	size_t kernel_size;
+	const char *kernel_path;
+	const char *append;
+	const uint8_t *initrd;
+	size_t initrd_size;
+	const char *initrd_path;
+	const uint8_t *bios;		/* firmware ROM, or NULL */
+	size_t bios_size;
+	bool debug_exit;		/* isa-debug-exit at port 0xF4 */
+	int serial_fd;			/* COM1 output */
+	bool verbose;
+	/* Diagnostics for --verbose (unclaimed I/O, ...); the VMM never prints itself. */
+	void (*log)(void *opaque, const char *fmt, va_list ap);
+	void *log_opaque;
+};
+
+enum machine_end {
+	MACHINE_END_POWEROFF,		/* the guest switched the machine off */
+	MACHINE_END_DEBUG_EXIT,		/* write to isa-debug-exit */
+	MACHINE_END_TRIPLE_FAULT,
+	MACHINE_END_INVALID_STATE,
+	MACHINE_END_HALTED,		/* every vCPU halted and nothing can wake one */
+	MACHINE_END_SIGNAL,		/* machine_stop() from the host */
+	MACHINE_END_ERROR,		/* the engine failed */
+};
+
+struct machine_result {
+	enum machine_end end;
+	uint32_t debug_exit_value;
+	int signo;
+	int error;			/* MACHINE_END_ERROR: -errno */
+	char reason[192];		/* one line: what happened */
+	bool has_state;			/* regs/sregs hold the state of vCPU `vcpu` */
+	unsigned vcpu;
+	struct rv_regs regs;
+	struct rv_sregs sregs;
+	uint64_t instructions, exits;	/* summed over vCPUs */
+	double seconds;			/* wall time of machine_run() */
+};
+
+struct machine;
+
+/* Returns 0 or -errno with a one-line reason in err. */
+int machine_create(struct machine **m, const struct machine_config *config,
+		   char *err, size_t errlen);
+void machine_destroy(struct machine *m);
+
+/* Run all vCPUs (one thread each) until the machine ends; fills *result. */
+int machine_run(struct machine *m, struct machine_result *result);
+
+/* End a running machine from another thread (not from a signal handler). */
+void machine_stop(struct machine *m, int signo);
+
+#endif

@@ -1,0 +1,30 @@
+# Fuzz targets (libFuzzer, clang). `make test-fuzz` builds them and runs each
+# for a short bounded time; `make fuzz-long FUZZ_SECONDS=3600` runs longer.
+
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 40
+FUZZ_MB_SECONDS ?= 15
+FUZZ_FLAGS    = -std=gnu11 -O1 -g -Iinclude -Isrc -D_GNU_SOURCE -fno-strict-aliasing \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+                -Wall -Wextra -Werror -Wno-unused-parameter
+FUZZ_BIN     := $(BUILD)/fuzz/fuzz_cpu
+FUZZ_MB_BIN  := $(BUILD)/fuzz/fuzz_multiboot
+BOOT_SRC     := src/boot/multiboot.c src/boot/guestmem.c
+
+.PHONY: fuzz-long
+
+$(FUZZ_BIN): tests/fuzz/fuzz_cpu.c $(CPU_SRC) $(wildcard src/cpu/*.h include/ringvm/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_cpu.c $(CPU_SRC) -lpthread -lm
+
+$(FUZZ_MB_BIN): tests/fuzz/fuzz_multiboot.c $(BOOT_SRC) $(wildcard src/boot/*.h include/ringvm/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_multiboot.c $(BOOT_SRC)
+
+test-fuzz: $(FUZZ_BIN) $(FUZZ_MB_BIN)
+	tests/fuzz/run.sh $(FUZZ_BIN) $(FUZZ_SECONDS)
+	tests/fuzz/run.sh $(FUZZ_MB_BIN) $(FUZZ_MB_SECONDS)
+
+fuzz-long: $(FUZZ_BIN) $(FUZZ_MB_BIN)
+	tests/fuzz/run.sh $(FUZZ_BIN) $(or $(FUZZ_LONG_SECONDS),3600)
+	tests/fuzz/run.sh $(FUZZ_MB_BIN) $(or $(FUZZ_LONG_SECONDS),3600)

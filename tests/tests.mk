@@ -1,0 +1,5 @@
+# Test groups; each folder's .mk defines its target (test-oracle, test-guests, test-cli, test-fuzz).
+-include tests/oracle/oracle.mk
+-include tests/guests/guests.mk
+-include tests/cli/cli.mk
+-include tests/fuzz/fuzz.mk
