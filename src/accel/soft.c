@@ -10,8 +10,21 @@
 #include "accel/accel.h"
 #include "cpu/cpu.h"
 
-struct soft_vm {
+/*
+ * The CPU's view of the slots. A remap publishes a new map to every vCPU
+ * (the old one stays allocated until the VM goes, since a vCPU may be in
+ * the middle of an instruction that still reads it); vCPUs see the new
+ * generation at their next instruction boundary and drop every cached
+ * host pointer.
+ */
+struct soft_map {
 	struct cpu_memmap map;
+	struct soft_map *older;		/* retired maps, freed with the VM */
+};
+
+struct soft_vm {
+	struct soft_map *cur;
+	uint64_t generation;
 };
 
 struct soft_vcpu {
@@ -38,25 +51,39 @@ static int soft_vm_init(struct rv_vm *vm)
 
 	if (!s)
 		return -ENOMEM;
+	s->cur = calloc(1, sizeof(*s->cur));
+	if (!s->cur) {
+		free(s);
+		return -ENOMEM;
+	}
 	vm->engine = s;
 	return 0;
 }
 
 static void soft_vm_fini(struct rv_vm *vm)
 {
-	free(vm->engine);
+	struct soft_vm *s = vm->engine;
+	struct soft_map *m = s->cur;
+
+	while (m) {
+		struct soft_map *older = m->older;
+
+		free(m);
+		m = older;
+	}
+	free(s);
 	vm->engine = NULL;
 }
 
-/*
- * Rebuild the CPU's view of the slots. vCPUs notice the new generation at
- * their next instruction boundary and drop every cached host pointer.
- */
 static void soft_mem_update(struct rv_vm *vm)
 {
 	struct soft_vm *s = vm->engine;
-	struct cpu_memmap *m = &s->map;
+	struct soft_map *nm = calloc(1, sizeof(*nm));
+	struct cpu_memmap *m;
 
+	if (!nm)
+		abort();	/* a few hundred bytes: out of memory here is fatal anyway */
+	m = &nm->map;
 	for (unsigned i = 0; i < vm->nslots; i++) {
 		m->slot[i].gpa = vm->slot[i].gpa;
 		m->slot[i].size = vm->slot[i].size;
@@ -64,7 +91,15 @@ static void soft_mem_update(struct rv_vm *vm)
 		m->slot[i].kind = vm->slot[i].kind == RV_MEM_ROM ? CPU_SLOT_ROM : CPU_SLOT_RAM;
 	}
 	m->count = vm->nslots;
-	__atomic_add_fetch(&m->generation, 1, __ATOMIC_SEQ_CST);
+	m->generation = ++s->generation;
+	nm->older = s->cur;
+	s->cur = nm;
+	for (unsigned i = 0; i < ACCEL_MAX_VCPUS; i++) {
+		struct rv_vcpu *v = vm->vcpu[i];
+
+		if (v && v->engine)
+			__atomic_store_n(&((struct soft_vcpu *)v->engine)->cpu.mem, m, __ATOMIC_RELEASE);
+	}
 }
 
 static int soft_vcpu_init(struct rv_vcpu *v)
@@ -75,7 +110,7 @@ static int soft_vcpu_init(struct rv_vcpu *v)
 	if (posix_memalign((void **)&sv, 64, sizeof(*sv)))
 		return -ENOMEM;
 	memset(sv, 0, sizeof(*sv));
-	cpu_init(&sv->cpu, &s->map);
+	cpu_init(&sv->cpu, &s->cur->map);
 	sv->cpu.apic_id = v->index;
 	if (v->index != 0)
 		sv->cpu.s.apic_base &= ~(1ull << 8);	/* only vCPU 0 is the bootstrap processor */
@@ -117,9 +152,14 @@ static int soft_set_regs(struct rv_vcpu *v, const struct rv_regs *r)
 	struct soft_vcpu *sv = sv_of(v);
 	struct cpu *cpu = &sv->cpu;
 
-	/* moving RIP abandons an instruction waiting for its I/O to complete */
-	if (r->rip != cpu->s.rip)
+	/*
+	 * Moving RIP abandons an instruction waiting for its I/O to complete,
+	 * and a halt: the VMM has put the vCPU somewhere else (reset, SIPI).
+	 */
+	if (r->rip != cpu->s.rip) {
 		soft_drop_pending(sv);
+		cpu->halted = false;
+	}
 	memcpy(cpu->s.gpr, r->gpr, sizeof(r->gpr));
 	cpu->s.rip = r->rip;
 	cpu_set_rflags(cpu, r->rflags);

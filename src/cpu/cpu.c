@@ -210,7 +210,8 @@ static const struct insn *fetch(struct cpu *cpu, struct insn *scratch)
 		const struct insn *in;
 
 		pa = e->pa | off;
-		in = dcache_lookup(cpu->dcache, pa, cpu->code_size, host, n1);
+		/* readable bytes for the compare: the page's rest, unless the CS limit is closer */
+		in = dcache_lookup(cpu->dcache, pa, cpu->code_size, host, avail < 15 ? n1 : room);
 		if (likely(in != NULL))
 			return in;
 		x.addend = e->addend;
@@ -223,7 +224,8 @@ static const struct insn *fetch(struct cpu *cpu, struct insn *scratch)
 	if (x.flags & (TLBF_RAM | TLBF_ROM)) {
 		const uint8_t *host = (const uint8_t *)(uintptr_t)(lin + x.addend);
 		struct dcache_entry *de;
-		const struct insn *in = dcache_lookup(cpu->dcache, pa, cpu->code_size, host, n1);
+		const struct insn *in = dcache_lookup(cpu->dcache, pa, cpu->code_size, host,
+						      avail < 15 ? n1 : room);
 
 		if (in)
 			return in;
@@ -232,7 +234,7 @@ static const struct insn *fetch(struct cpu *cpu, struct insn *scratch)
 		n = cpu_decode(cpu, host, n1, &de->in);
 		if (n > 0) {
 			if ((unsigned)n <= n1)
-				de->key = dcache_key(pa, cpu->code_size);
+				dcache_commit(de, pa, cpu->code_size);
 			return &de->in;
 		}
 	}
@@ -336,7 +338,7 @@ enum cpu_exit cpu_run(struct cpu *cpu, uint64_t budget)
 			cpu_tlb_flush_all(cpu);
 			cpu->mem_generation = cpu->mem->generation;
 		}
-		cpu->exc_nesting = -1;
+		/* (exc_nesting is -1 here: cpu_deliver_event resets it when it finishes or gives up) */
 		/* no event may slip between an I/O exit and the re-execution that completes it */
 		if (unlikely(cpu->halted || cpu->pending_irq >= 0 || cpu->pending_nmi || cpu->irq_window_exit) &&
 		    cpu->replay.count == 0 && run_events(cpu))

@@ -8,7 +8,7 @@
  * a bit is added only together with its instructions (tests/unit/test_sys.c
  * executes one instruction of each advertised feature). Deliberately absent:
  * VME/PVI (no virtual-8086 extensions), MCE/MCA (no machine-check banks),
- * APIC (until the local APIC exists), SSE3 and later, AVX, XSAVE, RDRAND,
+ * APIC (until the local APIC exists), SSE3 and later, AVX, XSAVE,
  * SVM (until VMRUN exists), HYPERVISOR.
  */
 #define F1_EDX ((1u << 0)  /* FPU */ | (1u << 2)  /* DE */ | (1u << 3)  /* PSE */ | \
@@ -17,7 +17,11 @@
 		(1u << 13) /* PGE */ | (1u << 15) /* CMOV */ | (1u << 16) /* PAT */ | \
 		(1u << 17) /* PSE36 */ | (1u << 19) /* CLFLUSH */ | (1u << 23) /* MMX */ | \
 		(1u << 24) /* FXSR */ | (1u << 25) /* SSE */ | (1u << 26) /* SSE2 */)
-#define F1_ECX ((1u << 13) /* CX16 */ | (1u << 22) /* MOVBE */ | (1u << 23) /* POPCNT */)
+#define F1_ECX ((1u << 13) /* CX16 */ | (1u << 22) /* MOVBE */ | (1u << 23) /* POPCNT */ | \
+		(1u << 30) /* RDRAND */)
+/* Leaf 7 subleaf 0 */
+#define F7_EBX (1u << 18) /* RDSEED */
+#define F7_ECX (1u << 22) /* RDPID */
 
 /* AMD mirrors leaf 1 EDX bits 0-9, 12-17, 23, 24 into 0x80000001 EDX (APM vol. 3, appendix E). */
 #define EXT_MIRROR_MASK 0x0183f3ffu
@@ -59,6 +63,12 @@ void cpu_cpuid(struct cpu *cpu, uint32_t leaf, uint32_t subleaf, uint32_t out[4]
 		c = F1_ECX;
 		d = F1_EDX;
 		break;
+	case 7:
+		if (subleaf == 0) {
+			b = F7_EBX;
+			c = F7_ECX;
+		}
+		break;
 	case 0x80000001:
 		a = SIGNATURE;
 		c = X1_ECX;
@@ -89,10 +99,9 @@ void cpu_cpuid(struct cpu *cpu, uint32_t leaf, uint32_t subleaf, uint32_t out[4]
 		a = (48u << 8) | PHYS_ADDR_BITS;	/* linear 48, physical 40 */
 		break;
 	default:
-		/* leaves 2-7 and everything unknown: zero (AMD returns zeros out of range) */
+		/* leaves 2-6 and everything unknown: zero (AMD returns zeros out of range) */
 		break;
 	}
-	(void)subleaf;
 	out[0] = a;
 	out[1] = b;
 	out[2] = c;

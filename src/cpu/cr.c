@@ -2,6 +2,29 @@
 #include "cpu/sys.h"
 
 /*
+ * PAE paging outside long mode loads the four PDPTEs when CR3 is written,
+ * when CR0.PG is set, and when CR4.PAE/PGE/PSE change; a present PDPTE with
+ * a reserved bit set (2:1, 8:5, 63:MAXPHYADDR) makes that MOV #GP(0)
+ * (SDM vol. 3, 4.4.1; APM vol. 2, 5.3.4 reads them at the same points).
+ */
+static void check_pdptes(struct cpu *cpu, uint64_t cr3)
+{
+	uint64_t rsvd = 0x1e6ull | ~((1ull << cpu->maxphyaddr) - 1);
+
+	for (unsigned i = 0; i < 4; i++) {
+		uint64_t e = cpu_phys_read(cpu, (cr3 & 0xffffffe0) + i * 8, 8);
+
+		if ((e & 1) && (e & rsvd))
+			cpu_raise_gp0(cpu);
+	}
+}
+
+static bool pae_legacy(uint64_t cr0, uint64_t cr4, uint64_t efer)
+{
+	return (cr0 & RV_CR0_PG) && (cr4 & RV_CR4_PAE) && !(efer & RV_EFER_LME);
+}
+
+/*
  * CR0 (SDM vol. 3, 2.5 and 9.8.5; AMD APM vol. 2, 3.1.1 and 14.6):
  * bits 63:32 must be zero, PG needs PE, NW needs CD. Setting PG with
  * EFER.LME activates long mode (needs CR4.PAE and a CS that is not 64-bit);
@@ -22,6 +45,8 @@ static void write_cr0(struct cpu *cpu, uint64_t v)
 			cpu_raise_gp0(cpu);
 		cpu->s.efer |= RV_EFER_LMA;
 	}
+	if (!(old & RV_CR0_PG) && pae_legacy(v, cpu->s.cr4, cpu->s.efer))
+		check_pdptes(cpu, cpu->s.cr3);
 	if ((old & RV_CR0_PG) && !(v & RV_CR0_PG)) {
 		if (cpu_64bit(cpu))
 			cpu_raise_gp0(cpu);
@@ -41,6 +66,8 @@ static void write_cr3(struct cpu *cpu, uint64_t v)
 			cpu_raise_gp0(cpu);
 	} else {
 		v &= 0xffffffff;
+		if (pae_legacy(cpu->s.cr0, cpu->s.cr4, cpu->s.efer))
+			check_pdptes(cpu, v);
 	}
 	cpu->s.cr3 = v;
 	cpu_tlb_flush(cpu);
@@ -53,6 +80,9 @@ static void write_cr4(struct cpu *cpu, uint64_t v)
 		cpu_raise_gp0(cpu);
 	if (cpu_long_mode(cpu) && !(v & RV_CR4_PAE))
 		cpu_raise_gp0(cpu);
+	if (!cpu_long_mode(cpu) && pae_legacy(cpu->s.cr0, v, cpu->s.efer) &&
+	    ((old ^ v) & (RV_CR4_PAE | RV_CR4_PGE | RV_CR4_PSE)))
+		check_pdptes(cpu, cpu->s.cr3);
 	cpu->s.cr4 = v;
 	if ((old ^ v) & (RV_CR4_PGE | RV_CR4_PAE | RV_CR4_PSE))
 		cpu_tlb_flush_all(cpu);

@@ -10,6 +10,8 @@
 
 struct dcache_entry {
 	uint64_t key;		/* guest-physical address << 4 | code size; 0: empty */
+	uint64_t raw[2];	/* the instruction's bytes, zero-padded to 16 */
+	uint64_t mask[2];	/* which bytes of raw[] belong to it */
 	struct insn in;
 };
 
@@ -40,22 +42,16 @@ static inline uint64_t dc_load64(const uint8_t *p)
 }
 
 /*
- * Are the `in->len` bytes at host (of which `room` are readable) still the
- * bytes we decoded? Two 8-byte compares at most: for len > 8 the first and
- * the last 8 bytes (overlapping), else one masked compare.
+ * Are the bytes at host (of which `room` are readable) still the ones the
+ * entry was decoded from? With 16 readable bytes this is two masked 8-byte
+ * compares and no branches; near the end of a page, a byte compare.
  */
-static inline bool dcache_same(const uint8_t *host, const struct insn *in, unsigned room)
+static inline bool dcache_same(const uint8_t *host, const struct dcache_entry *e, unsigned room)
 {
-	unsigned len = in->len;
-
-	if (len > room)
-		return false;
-	if (len > 8)
-		return dc_load64(host) == dc_load64(in->bytes) &&
-		       dc_load64(host + len - 8) == dc_load64(in->bytes + len - 8);
-	if (room >= 8)
-		return ((dc_load64(host) ^ dc_load64(in->bytes)) & (~0ull >> (64 - 8 * len))) == 0;
-	return memcmp(host, in->bytes, len) == 0;
+	if (__builtin_expect(room >= 16, 1))
+		return (((dc_load64(host) ^ e->raw[0]) & e->mask[0]) |
+			((dc_load64(host + 8) ^ e->raw[1]) & e->mask[1])) == 0;
+	return e->in.len <= room && memcmp(host, e->in.bytes, e->in.len) == 0;
 }
 
 static inline const struct insn *dcache_lookup(struct decode_cache *dc, uint64_t pa, unsigned code_size,
@@ -63,9 +59,22 @@ static inline const struct insn *dcache_lookup(struct decode_cache *dc, uint64_t
 {
 	const struct dcache_entry *e = dcache_at(dc, pa);
 
-	if (e->key == dcache_key(pa, code_size) && dcache_same(host, &e->in, room))
+	if (e->key == dcache_key(pa, code_size) && dcache_same(host, e, room))
 		return &e->in;
 	return NULL;
+}
+
+/* Make a freshly decoded entry valid. */
+static inline void dcache_commit(struct dcache_entry *e, uint64_t pa, unsigned code_size)
+{
+	uint8_t raw[16] = { 0 };
+	unsigned len = e->in.len;
+
+	memcpy(raw, e->in.bytes, len);
+	memcpy(e->raw, raw, 16);
+	e->mask[0] = len >= 8 ? ~0ull : ~0ull >> (64 - 8 * len);
+	e->mask[1] = len <= 8 ? 0 : ~0ull >> (64 - 8 * (len - 8));
+	e->key = dcache_key(pa, code_size);
 }
 
 #endif

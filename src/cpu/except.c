@@ -121,13 +121,13 @@ static void deliver_prot(struct cpu *cpu, int vector, enum event_kind kind, bool
 		cpu_raise(cpu, EXC_GP, (uint32_t)vector * 8 + 2);
 	if (!DESC_P(gate))
 		cpu_raise(cpu, EXC_NP, idt_err);
-	/*
-	 * Task gates need hardware task switching, which this CPU does not
-	 * implement (no 64-bit OS uses it; 32-bit Linux only for #DF). Report it
-	 * as a bad gate so the guest sees a fault instead of silent corruption.
-	 */
-	if (type == SYST_TASKGATE)
-		cpu_raise(cpu, EXC_GP, idt_err);
+	/* A task gate: switch tasks; an error code goes on the new task's stack (SDM 6.12.2). */
+	if (type == SYST_TASKGATE) {
+		uint16_t tsel = (uint16_t)(gate >> 16);
+		uint64_t td = sys_task_target(cpu, tsel, EXC_TS, ext);
+		sys_task_switch(cpu, tsel, td, TASK_INT, ret_rip, has_error, error, ext);
+		return;
+	}
 
 	bool gate32 = type >= SYST_INTGATE;
 	unsigned sz = gate32 ? 4 : 2;

@@ -62,10 +62,7 @@ static void read_call_gate(struct cpu *cpu, uint16_t sel, uint64_t d, struct gat
 	bool ok = cpu_long_mode(cpu) ? type == SYST_CALLGATE
 				    : type == SYST_CALLGATE || type == SYST_CALLGATE16;
 	if (!ok) {
-		/*
-		 * TSS descriptors and task gates mean a hardware task switch, which
-		 * this CPU does not implement: they fault like an invalid target.
-		 */
+		/* long mode has no task switches: TSS descriptors and task gates fault here */
 		cpu_raise(cpu, EXC_GP, sel & 0xfffc);
 	}
 	if (DESC_DPL(d) < cpl || DESC_DPL(d) < (sel & 3u))
@@ -100,6 +97,15 @@ static void read_call_gate(struct cpu *cpu, uint16_t sel, uint64_t d, struct gat
 		cpu_raise(cpu, EXC_NP, g->tsel & 0xfffc);
 }
 
+/* A TSS descriptor or task gate: a task switch outside long mode (in long mode they fault as bad gates). */
+static bool is_task_target(const struct cpu *cpu, uint64_t d)
+{
+	unsigned type = DESC_TYPE(d);
+	return !cpu_long_mode(cpu) && !DESC_S(d) &&
+	       (type == SYST_TASKGATE || type == SYST_TSS_AVL || type == SYST_TSS16_AVL ||
+		type == SYST_TSS_BUSY || type == SYST_TSS16_BUSY);
+}
+
 void cpu_far_jump(struct cpu *cpu, uint16_t sel, uint64_t off, unsigned opsize)
 {
 	if (real_like(cpu)) {
@@ -121,6 +127,10 @@ void cpu_far_jump(struct cpu *cpu, uint16_t sel, uint64_t off, unsigned opsize)
 		check_code_offset(cpu, d, off);
 		sys_set_cs(cpu, sel, d, cpu->s.cpl);
 		cpu->next_rip = off;
+		return;
+	}
+	if (is_task_target(cpu, d)) {
+		sys_task_far(cpu, sel, d, false);
 		return;
 	}
 	struct gate g;
@@ -226,6 +236,9 @@ void cpu_far_call(struct cpu *cpu, uint16_t sel, uint64_t off, unsigned opsize)
 		target_d = d;
 		target_sel = sel;
 		size = opsize;
+	} else if (is_task_target(cpu, d)) {
+		sys_task_far(cpu, sel, d, true);
+		return;
 	} else {
 		struct gate g;
 		read_call_gate(cpu, sel, d, &g);
@@ -378,8 +391,13 @@ void sys_iret(struct cpu *cpu, unsigned opsize)
 
 	if (cpu->mode == MODE_VM86 && ((old >> 12) & 3) != 3)
 		cpu_raise_gp0(cpu);	/* no VME: IRET in VM86 needs IOPL 3 */
-	if (!real_like(cpu) && (old & RV_FLAG_NT))
-		cpu_raise_gp0(cpu);	/* task return: no hardware task switching (see except.c) */
+	if (!real_like(cpu) && (old & RV_FLAG_NT)) {
+		/* nested task return; long mode has no tasks: #GP(0) (APM vol. 3, IRET) */
+		if (cpu_long_mode(cpu))
+			cpu_raise_gp0(cpu);
+		sys_task_return(cpu);
+		return;
+	}
 
 	sys_stack_check_pop(cpu, &st, 3 * opsize);
 	uint64_t ip = sys_stack_pop(cpu, &st, opsize);

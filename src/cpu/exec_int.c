@@ -6,7 +6,91 @@
  */
 #include <string.h>
 
-#include "cpu/cpu.h"
+#include "cpu/mmu.h"
+
+/*
+ * Local inline register and operand access (the same rules as regs.c's
+ * cpu_reg_get/cpu_reg_set/insn_rm_read/insn_rm_write), so the hottest
+ * handlers make no calls on their fast path.
+ */
+static inline uint64_t reg_get(const struct cpu *cpu, unsigned reg, unsigned size)
+{
+	return cpu->s.gpr[reg] & size_mask(size);
+}
+
+static inline void reg_set(struct cpu *cpu, unsigned reg, unsigned size, uint64_t v)
+{
+	uint64_t *r = &cpu->s.gpr[reg];
+
+	switch (size) {
+	case 1: *r = (*r & ~0xffull) | (v & 0xff); break;
+	case 2: *r = (*r & ~0xffffull) | (v & 0xffff); break;
+	case 4: *r = (uint32_t)v; break;
+	default: *r = v; break;
+	}
+}
+
+static inline uint8_t reg8_get(const struct cpu *cpu, const struct insn *in, unsigned reg)
+{
+	if (!in->rex && reg >= 4 && reg < 8)
+		return (uint8_t)(cpu->s.gpr[reg - 4] >> 8);
+	return (uint8_t)cpu->s.gpr[reg];
+}
+
+static inline void reg8_set(struct cpu *cpu, const struct insn *in, unsigned reg, uint8_t v)
+{
+	if (!in->rex && reg >= 4 && reg < 8) {
+		uint64_t *r = &cpu->s.gpr[reg - 4];
+
+		*r = (*r & ~0xff00ull) | ((uint64_t)v << 8);
+		return;
+	}
+	cpu->s.gpr[reg] = (cpu->s.gpr[reg] & ~0xffull) | v;
+}
+
+static inline uint64_t ea_of(const struct cpu *cpu, const struct insn *in)
+{
+	uint64_t ea;
+
+	if (in->addrsize != 8 || in->rip_rel)
+		return insn_ea(cpu, in);
+	ea = (uint64_t)in->disp;
+	if (in->base != REG_NONE)
+		ea += cpu->s.gpr[in->base];
+	if (in->index != REG_NONE)
+		ea += cpu->s.gpr[in->index] << in->scale;
+	return ea;
+}
+
+#define cpu_reg_get reg_get
+#define cpu_reg_set reg_set
+#define cpu_reg8_get reg8_get
+#define cpu_reg8_set reg8_set
+#define insn_ea ea_of
+#define cpu_read cpu_read_fast
+#define cpu_write cpu_write_fast
+
+static inline uint64_t rm_read(struct cpu *cpu, const struct insn *in)
+{
+	if (in->mod == 3)
+		return in->opsize == 1 ? reg8_get(cpu, in, in->rm) : reg_get(cpu, in->rm, in->opsize);
+	return cpu_read_fast(cpu, in->seg, ea_of(cpu, in), in->opsize);
+}
+
+static inline void rm_write(struct cpu *cpu, const struct insn *in, uint64_t v)
+{
+	if (in->mod == 3) {
+		if (in->opsize == 1)
+			reg8_set(cpu, in, in->rm, (uint8_t)v);
+		else
+			reg_set(cpu, in->rm, in->opsize, v);
+		return;
+	}
+	cpu_write_fast(cpu, in->seg, ea_of(cpu, in), v, in->opsize);
+}
+
+#define insn_rm_read rm_read
+#define insn_rm_write rm_write
 
 enum alu_op { ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP };
 

@@ -594,7 +594,7 @@ static void sse_movnt(struct cpu *cpu, const struct insn *in)
 
 		if (in->sse_pfx != SSE_NONE)
 			cpu_raise_ud(cpu);
-		fpu_check_sse(cpu);	/* MOVNTI needs only SSE2 support, not OSFXSR, on real CPUs */
+		/* an integer store: no CR0.EM/TS or CR4.OSFXSR checks (SDM vol. 2, MOVNTI) */
 		cpu_write(cpu, in->seg, insn_ea(cpu, in), cpu_reg_get(cpu, in->reg, size), size);
 		return;
 	}

@@ -138,7 +138,8 @@ static bool stos_fast(struct cpu *cpu, struct strctx *c, uint64_t val)
 	uint64_t di = str_di(cpu, c), lo, n;
 	uint8_t *p;
 
-	if (c->count < 2 || cpu->replay.count)
+	/* Enabled DR7 breakpoints need the per-element path, which checks data watches exactly. */
+	if (c->count < 2 || cpu->replay.count || (cpu->s.dr7 & 0xff))
 		return false;
 	n = str_span(c, di, str_seg_base(cpu, RV_ES), &lo);
 	if (n < 2)
@@ -168,7 +169,8 @@ static bool movs_fast(struct cpu *cpu, const struct insn *in, struct strctx *c)
 	const uint8_t *src;
 	uint8_t *dst;
 
-	if (c->count < 2 || cpu->replay.count)
+	/* Enabled DR7 breakpoints need the per-element path, which checks data watches exactly. */
+	if (c->count < 2 || cpu->replay.count || (cpu->s.dr7 & 0xff))
 		return false;
 	n = str_span(c, si, str_seg_base(cpu, in->seg), &slo);
 	n2 = str_span(c, di, str_seg_base(cpu, RV_ES), &dlo);

@@ -487,20 +487,27 @@ static void op_syscall(struct cpu *cpu, const struct insn *in)
 	cpu->next_rip = target;
 }
 
-/* 0F 07: SYSRET. A non-canonical RCX faults here, at CPL 0, before anything changes. */
+/*
+ * 0F 07: SYSRET, as AMD documents it (APM vol. 3, SYSRET; vol. 2, 6.1.1):
+ * - RCX is not checked: a non-canonical return address faults (#GP(0)) on
+ *   the first fetch, already at CPL 3 on the user stack, unlike Intel's
+ *   #GP at CPL 0 before anything changes.
+ * - Only the SS selector changes; base, limit and attributes of SS stay as
+ *   they were (Linux's X86_BUG_SYSRET_SS_ATTRS: an SS left null by an
+ *   interrupt stays unusable). The cached DPL follows the new CPL, as AMD's
+ *   VMCB save area reports it, so state read back through the API keeps CPL 3.
+ */
 static void op_sysret(struct cpu *cpu, const struct insn *in)
 {
 	if (!(cpu->s.efer & RV_EFER_SCE))
 		cpu_raise_ud(cpu);
-	if (cpu->mode == MODE_REAL || cpu->s.cpl != 0)
+	if (cpu->mode == MODE_REAL || cpu->mode == MODE_VM86 || cpu->s.cpl != 0)
 		cpu_raise_gp0(cpu);
 	uint16_t base = (uint16_t)(cpu->s.star >> 48);
 	uint64_t target;
 	if (cpu_long_mode(cpu)) {
 		if (in->opsize == 8) {
 			target = cpu->s.gpr[RV_RCX];
-			if (!sys_canonical(target))
-				cpu_raise_gp0(cpu);
 			flat_seg(cpu, RV_CS, (uint16_t)((base + 16) | 3), ATTR_CODE | RV_SEG_L, 3);
 		} else {
 			target = (uint32_t)cpu->s.gpr[RV_RCX];
@@ -513,7 +520,9 @@ static void op_sysret(struct cpu *cpu, const struct insn *in)
 		flat_seg(cpu, RV_CS, (uint16_t)(base | 3), ATTR_CODE | RV_SEG_DB, 3);
 		cpu->s.rflags |= RV_FLAG_IF;
 	}
-	flat_seg(cpu, RV_SS, (uint16_t)((base + 8) | 3), ATTR_DATA, 3);
+	struct rv_segment *ss = &cpu->s.seg[RV_SS];
+	ss->selector = (uint16_t)((base + 8) | 3);
+	ss->attrib = (uint16_t)((ss->attrib & ~(3u << 5)) | (3u << 5));
 	cpu->s.cpl = 3;
 	cpu_update_mode(cpu);
 	cpu->next_rip = target;

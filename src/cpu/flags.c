@@ -110,6 +110,13 @@ bool cpu_cond(struct cpu *cpu, unsigned cc)
 	bool r;
 
 	/* Fast paths for the common compare-and-branch and test-and-branch */
+	if (lf->op != CC_EAGER && ((cc >> 1) == 2 || (cc >> 1) == 4)) {
+		/* ZF and SF come from the result alone, whatever the operation */
+		uint64_t res = lf->res & size_mask(lf->size);
+
+		r = (cc >> 1) == 2 ? res == 0 : (res >> (lf->size * 8 - 1)) & 1;
+		goto out;
+	}
 	if (lf->op == CC_SUB) {
 		uint64_t m = size_mask(lf->size);
 		uint64_t a = lf->src1 & m, b = lf->src2 & m;

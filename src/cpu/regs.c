@@ -1,5 +1,5 @@
 /* General registers, ModRM operands and the stack. */
-#include "cpu/cpu.h"
+#include "cpu/mmu.h"
 
 uint64_t cpu_reg_get(const struct cpu *cpu, unsigned reg, unsigned size)
 {
@@ -61,7 +61,7 @@ uint64_t insn_rm_read(struct cpu *cpu, const struct insn *in)
 {
 	if (in->mod == 3)
 		return in->opsize == 1 ? cpu_reg8_get(cpu, in, in->rm) : cpu_reg_get(cpu, in->rm, in->opsize);
-	return cpu_read(cpu, in->seg, insn_ea(cpu, in), in->opsize);
+	return cpu_read_fast(cpu, in->seg, insn_ea(cpu, in), in->opsize);
 }
 
 void insn_rm_write(struct cpu *cpu, const struct insn *in, uint64_t v)
@@ -73,7 +73,7 @@ void insn_rm_write(struct cpu *cpu, const struct insn *in, uint64_t v)
 			cpu_reg_set(cpu, in->rm, in->opsize, v);
 		return;
 	}
-	cpu_write(cpu, in->seg, insn_ea(cpu, in), v, in->opsize);
+	cpu_write_fast(cpu, in->seg, insn_ea(cpu, in), v, in->opsize);
 }
 
 /* The stack pointer width: 8 in 64-bit mode, else SS.B (cached in stack_size). */
@@ -82,7 +82,7 @@ void cpu_push(struct cpu *cpu, uint64_t v, unsigned size)
 	unsigned ss = cpu->stack_size;
 	uint64_t sp = (cpu->s.gpr[RV_RSP] - size) & size_mask(ss);
 
-	cpu_write(cpu, RV_SS, sp, v, size);
+	cpu_write_fast(cpu, RV_SS, sp, v, size);
 	cpu_reg_set(cpu, RV_RSP, ss, sp);
 }
 
@@ -90,7 +90,7 @@ uint64_t cpu_pop(struct cpu *cpu, unsigned size)
 {
 	unsigned ss = cpu->stack_size;
 	uint64_t sp = cpu->s.gpr[RV_RSP] & size_mask(ss);
-	uint64_t v = cpu_read(cpu, RV_SS, sp, size);
+	uint64_t v = cpu_read_fast(cpu, RV_SS, sp, size);
 
 	cpu_reg_set(cpu, RV_RSP, ss, sp + size);
 	return v;

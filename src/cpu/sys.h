@@ -113,6 +113,17 @@ bool sys_efer_ok(const struct cpu *cpu, uint64_t v);
 void sys_iret(struct cpu *cpu, unsigned opsize);
 void sys_far_ret(struct cpu *cpu, unsigned opsize, unsigned imm);
 
+/* task.c: hardware task switches (legacy protected mode only; long mode has none). */
+enum task_reason { TASK_JMP, TASK_CALL, TASK_INT, TASK_IRET };
+void sys_task_switch(struct cpu *cpu, uint16_t nsel, uint64_t nd, enum task_reason why,
+		     uint64_t ret_eip, bool has_error, uint32_t error, uint32_t ext);
+/* Validate the available TSS `tsel` a task gate names; faults with fault_vector(tsel), #NP if absent. */
+uint64_t sys_task_target(struct cpu *cpu, uint16_t tsel, int fault_vector, uint32_t ext);
+/* Far JMP/CALL whose selector names a TSS descriptor or task gate (descriptor d). */
+void sys_task_far(struct cpu *cpu, uint16_t sel, uint64_t d, bool call);
+/* IRET with NT set: back to the previous task. */
+void sys_task_return(struct cpu *cpu);
+
 /* exec_desc.c: handlers of the descriptor-table instructions, listed in cpu_ops_sys */
 void sys_op_grp6(struct cpu *cpu, const struct insn *in);	/* 0F 00 */
 void sys_op_grp7(struct cpu *cpu, const struct insn *in);	/* 0F 01 */

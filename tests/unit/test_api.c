@@ -1,10 +1,12 @@
 /* libringvm API with the software engine: tiny guests run to HLT, I/O and MMIO exits, ROM, SMC. */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -259,7 +261,12 @@ static void test_long64_program(void **state)
 	assert_int_equal(r.gpr[RV_R8], (uint32_t)(0x1122334455667788ull * 3 + 1));
 	assert_int_equal(r.gpr[RV_RDX], 0x55667788);
 	assert_int_equal(r.gpr[RV_RSP], 0x80000);
-	assert_int_equal(*(uint64_t *)(g.ram + 0x10000 + 29 + 0x10), 0x1122334455667788ull);
+	{
+		uint64_t stored;
+
+		memcpy(&stored, g.ram + 0x10000 + 29 + 0x10, 8);
+		assert_int_equal(stored, 0x1122334455667788ull);
+	}
 	/* accessed and dirty bits of the 2 MiB page were set */
 	assert_true(*(uint64_t *)(g.ram + 0x3000) & 0x60);
 	guest_free(&g);
@@ -478,6 +485,150 @@ static void test_string_io(void **state)
 	guest_free(&g);
 }
 
+struct runner {
+	struct rv_vcpu *vcpu;
+	struct rv_exit exit;
+	int ret;
+};
+
+static void *run_thread(void *arg)
+{
+	struct runner *r = arg;
+
+	r->ret = rv_vcpu_run(r->vcpu, &r->exit);
+	return NULL;
+}
+
+static void test_kick_from_thread(void **state)
+{
+	struct guest g;
+	struct runner r = { 0 };
+	pthread_t t;
+	static const uint8_t prog[] = { 0xeb, 0xfe };	/* jmp $ */
+
+	guest_new(&g);
+	guest_real(&g, 0x1000);
+	code(&g, 0x1000, prog, sizeof(prog));
+	r.vcpu = g.vcpu;
+	assert_int_equal(pthread_create(&t, NULL, run_thread, &r), 0);
+	usleep(20000);
+	rv_vcpu_kick(g.vcpu);
+	pthread_join(t, NULL);
+	assert_int_equal(r.ret, 0);
+	assert_int_equal(r.exit.reason, RV_EXIT_KICK);
+	guest_free(&g);
+}
+
+/* With the HLT intercept off, HLT sleeps in the engine until an interrupt arrives. */
+static void test_hlt_waits_without_intercept(void **state)
+{
+	struct guest g;
+	struct runner r = { 0 };
+	pthread_t t;
+	struct rv_regs regs;
+	/* sti; hlt; out 0x80, al */
+	static const uint8_t prog[] = { 0xfb, 0xf4, 0xe6, 0x80 };
+	static const uint8_t isr[] = { 0xb0, 0x42, 0xcf };	/* mov al, 0x42; iret */
+
+	guest_new(&g);
+	guest_real(&g, 0x1000);
+	code(&g, 0x1000, prog, sizeof(prog));
+	code(&g, 0x3000, isr, sizeof(isr));
+	g.ram[0x30 * 4 + 1] = 0x30;
+	assert_int_equal(rv_vcpu_set_intercepts(g.vcpu, 0), 0);
+	r.vcpu = g.vcpu;
+	assert_int_equal(pthread_create(&t, NULL, run_thread, &r), 0);
+	usleep(20000);
+	assert_int_equal(rv_vcpu_interrupt(g.vcpu, 0x30), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(r.exit.reason, RV_EXIT_IO);
+	assert_int_equal(r.exit.io.data, 0x42);
+	assert_int_equal(rv_vcpu_get_regs(g.vcpu, &regs), 0);
+	assert_int_equal(regs.rip, 0x1002);
+	guest_free(&g);
+}
+
+/* Two vCPUs increment one counter with LOCK INC: host atomics make it exact. */
+static void test_smp_lock_inc(void **state)
+{
+	struct guest g;
+	struct rv_vcpu *v1;
+	struct runner r0 = { 0 }, r1 = { 0 };
+	pthread_t t0, t1;
+	struct rv_sregs s;
+	struct rv_regs regs;
+	uint32_t count;
+	/* mov ecx, 200000; l: lock inc dword [0x5000]; dec ecx; jnz l; hlt */
+	static const uint8_t prog[] = {
+		0xb9, 0x40, 0x0d, 0x03, 0x00, 0xf0, 0xff, 0x05, 0x00, 0x50, 0x00, 0x00,
+		0x49, 0x75, 0xf6, 0xf4,
+	};
+
+	guest_new(&g);
+	guest_prot32(&g, 0x1000);
+	code(&g, 0x1000, prog, sizeof(prog));
+	assert_int_equal(rv_vcpu_create(g.vm, 1, &v1), 0);
+	assert_int_equal(rv_vcpu_get_sregs(g.vcpu, &s), 0);
+	assert_int_equal(rv_vcpu_set_sregs(v1, &s), 0);
+	assert_int_equal(rv_vcpu_get_regs(g.vcpu, &regs), 0);
+	assert_int_equal(rv_vcpu_set_regs(v1, &regs), 0);
+	r0.vcpu = g.vcpu;
+	r1.vcpu = v1;
+	assert_int_equal(pthread_create(&t0, NULL, run_thread, &r0), 0);
+	assert_int_equal(pthread_create(&t1, NULL, run_thread, &r1), 0);
+	pthread_join(t0, NULL);
+	pthread_join(t1, NULL);
+	assert_int_equal(r0.exit.reason, RV_EXIT_HLT);
+	assert_int_equal(r1.exit.reason, RV_EXIT_HLT);
+	memcpy(&count, g.ram + 0x5000, 4);
+	assert_int_equal(count, 400000);
+	guest_free(&g);
+}
+
+/* A remap between runs is seen at once: no access goes through a stale TLB entry. */
+static void test_remap_flushes(void **state)
+{
+	struct guest g;
+	struct rv_exit e;
+	struct rv_regs r;
+	uint8_t *a = aligned_alloc(4096, 4096), *b = aligned_alloc(4096, 4096);
+	/* mov eax, [0x800000]; mov dword [0x800004], 0x99; hlt */
+	static const uint8_t prog[] = {
+		0xa1, 0x00, 0x00, 0x80, 0x00, 0xc7, 0x05, 0x04, 0x00, 0x80, 0x00, 0x99, 0x00, 0x00, 0x00, 0xf4,
+	};
+
+	guest_new(&g);
+	memset(a, 0x11, 4096);
+	memset(b, 0x22, 4096);
+	assert_int_equal(rv_vm_map(g.vm, 0x800000, 4096, RV_MEM_RAM, a), 0);
+	guest_prot32(&g, 0x1000);
+	code(&g, 0x1000, prog, sizeof(prog));
+	assert_int_equal(rv_vcpu_run(g.vcpu, &e), 0);
+	assert_int_equal(e.reason, RV_EXIT_HLT);
+	assert_int_equal(rv_vcpu_get_regs(g.vcpu, &r), 0);
+	assert_int_equal(r.gpr[RV_RAX], 0x11111111);
+	assert_int_equal(a[4], 0x99);
+	/* swap the page for another: both the read and the write must see b */
+	assert_int_equal(rv_vm_unmap(g.vm, 0x800000), 0);
+	assert_int_equal(rv_vm_map(g.vm, 0x800000, 4096, RV_MEM_RAM, b), 0);
+	guest_prot32(&g, 0x1000);
+	assert_int_equal(rv_vcpu_run(g.vcpu, &e), 0);
+	assert_int_equal(e.reason, RV_EXIT_HLT);
+	assert_int_equal(rv_vcpu_get_regs(g.vcpu, &r), 0);
+	assert_int_equal(r.gpr[RV_RAX], 0x22222222);
+	assert_int_equal(b[4], 0x99);
+	assert_int_equal(a[8], 0x11);
+	/* unmapped: the page is a hole now */
+	assert_int_equal(rv_vm_unmap(g.vm, 0x800000), 0);
+	guest_prot32(&g, 0x1000);
+	assert_int_equal(rv_vcpu_run(g.vcpu, &e), 0);
+	assert_int_equal(e.reason, RV_EXIT_MMIO);
+	assert_int_equal(e.mmio.gpa, 0x800000);
+	guest_free(&g);
+	free(a);
+	free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -493,6 +644,10 @@ int main(void)
 		cmocka_unit_test(test_irq_window_kick_singlestep),
 		cmocka_unit_test(test_invalid_state),
 		cmocka_unit_test(test_string_io),
+		cmocka_unit_test(test_kick_from_thread),
+		cmocka_unit_test(test_hlt_waits_without_intercept),
+		cmocka_unit_test(test_smp_lock_inc),
+		cmocka_unit_test(test_remap_flushes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

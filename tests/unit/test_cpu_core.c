@@ -639,6 +639,60 @@ static void test_mode_sizes(void **state)
 	assert_int_equal(cpu->stack_size, 4);
 }
 
+/* Instructions that cross a page: both pages are fetched; a missing second page faults with CR2 there. */
+static void test_fetch_page_cross(void **state)
+{
+	memset(ram + 0x30000, 0, 0x5000);
+	pt64(0x30000)[0] = 0x31000 | 7;
+	pt64(0x31000)[0] = 0x32000 | 7;
+	pt64(0x32000)[0] = 0x33000 | 7;
+	pt64(0x33000)[0x10] = 0x100000 | 7;		/* 0x10000 -> 0x100000 */
+	pt64(0x33000)[0x11] = 0x205000 | 7;		/* 0x11000 -> 0x205000 (not adjacent) */
+	paging_state(0, RV_CR4_PAE, RV_EFER_LME | RV_EFER_LMA, 0x30000, 0);
+	cpu->s.idtr.limit = 0;	/* any fault ends in a triple fault: we look at CR2 */
+	/* mov rax, imm64 split 3 + 7 bytes across the boundary */
+	memcpy(ram + 0x100ffd, (const uint8_t[]){ 0x48, 0xb8, 0x11 }, 3);
+	memcpy(ram + 0x205000, (const uint8_t[]){ 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0xf4 }, 8);
+	cpu->s.rip = 0x10ffd;
+	assert_int_equal(cpu_run(cpu, 1), CPU_EXIT_BUDGET);
+	assert_int_equal(cpu->s.gpr[RV_RAX], 0x8877665544332211ull);
+	assert_int_equal(cpu->s.rip, 0x11007);
+	/* the same with the second page missing: #PF(I? no NXE: 0) with CR2 = 0x11000 */
+	pt64(0x33000)[0x11] = 0;
+	cpu_tlb_flush_all(cpu);
+	cpu->s.rip = 0x10ffd;
+	cpu->s.cr2 = 0;
+	assert_int_equal(cpu_run(cpu, 1), CPU_EXIT_SHUTDOWN);
+	assert_int_equal(cpu->s.cr2, 0x11000);
+	/* self-modifying code on the crossing instruction is seen too */
+	pt64(0x33000)[0x11] = 0x205000 | 7;
+	cpu_tlb_flush_all(cpu);
+	cpu->s.idtr.limit = 0;
+	ram[0x205000] = 0x99;
+	cpu->s.rip = 0x10ffd;
+	assert_int_equal(cpu_run(cpu, 1), CPU_EXIT_BUDGET);
+	assert_int_equal(cpu->s.gpr[RV_RAX], 0x8877665544339911ull);
+}
+
+/* Fetching past the CS limit is #GP(0). */
+static void test_fetch_cs_limit(void **state)
+{
+	flat32();
+	cpu->s.seg[RV_CS].limit = 0x1001;	/* a 3-byte instruction at 0x1000 runs past it */
+	cpu->s.idtr.limit = 0;
+	memcpy(ram + 0x1000, (const uint8_t[]){ 0x83, 0xc0, 0x01 }, 3);
+	cpu->s.rip = 0x1000;
+	cpu->s.gpr[RV_RAX] = 0;
+	assert_int_equal(cpu_run(cpu, 1), CPU_EXIT_SHUTDOWN);
+	assert_int_equal(cpu->s.gpr[RV_RAX], 0);
+	cpu_reset(cpu);
+	flat32();
+	cpu->s.seg[RV_CS].limit = 0x1002;
+	cpu->s.rip = 0x1000;
+	assert_int_equal(cpu_run(cpu, 1), CPU_EXIT_BUDGET);
+	assert_int_equal(cpu->s.gpr[RV_RAX], 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -653,6 +707,8 @@ int main(void)
 		cmocka_unit_test(test_alu_flags),
 		cmocka_unit_test(test_faulting_insn_keeps_state),
 		cmocka_unit_test(test_mode_sizes),
+		cmocka_unit_test(test_fetch_page_cross),
+		cmocka_unit_test(test_fetch_cs_limit),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

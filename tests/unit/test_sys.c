@@ -1,8 +1,12 @@
 /*
  * System architecture of the soft CPU through the public API: IDT delivery
  * and error codes, privilege changes with TSS stacks, IRETQ, SYSCALL/SYSRET,
- * CR writes that fault, MSR round trips, real-mode IVT, triple fault, and
- * CPUID consistency (each advertised feature's instruction runs).
+ * CR writes that fault, MSR round trips, real-mode IVT, triple fault,
+ * CPUID consistency (each advertised feature's instruction runs), debug
+ * registers (instruction breakpoint, write watch across a filled TLB, the
+ * single-step intercept), AMD SYSRET with a non-canonical RCX, LAR/LSL/
+ * VERR/VERW, virtual-8086 mode (#GP exit, INT n with IOPL 3), and PAE
+ * PDPTE checks on MOV CR3. Task switches are in tests/guests/debug.asm.
  * Guest code bytes were assembled with nasm from the source in the comments.
  */
 #include <setjmp.h>
@@ -42,7 +46,11 @@ static const uint8_t features[] = {
 	0x00, 0x0f, 0xc7, 0x0f, 0x48, 0x0f, 0xc7, 0x0f, 0xf3, 0x0f, 0xb8, 0xc3, 0x0f, 0x38, 0xf0, 0x07,
 	0xf3, 0x0f, 0xbd, 0xc3, 0x0f, 0x01, 0xf9, 0x0f, 0x6f, 0xc1, 0x0f, 0x77, 0x0f, 0x28, 0xc1, 0x66,
 	0x0f, 0xd4, 0xc1, 0x0f, 0xae, 0x87, 0x00, 0x01, 0x00, 0x00, 0x0f, 0xae, 0x3f, 0x9f, 0x9e, 0xd9,
-	0xe8, 0xdd, 0xd8, 0x0f, 0x31, 0xf4 };
+	0xe8, 0xdd, 0xd8, 0x0f, 0x31,
+	0x0f, 0xc7, 0xf0,		/* rdrand eax */
+	0x0f, 0xc7, 0xf8,		/* rdseed eax */
+	0xf3, 0x0f, 0xc7, 0xf8,		/* rdpid rax */
+	0xf4 };
 /* 16-bit: int 0x21; hlt */
 static const uint8_t real_int[] = { 0xcd, 0x21, 0xf4 };
 /* int3; hlt */
@@ -225,10 +233,11 @@ static void test_cpuid_consistency(void **state)
 	assert_false(o[2] & 1);		/* no SSE3 */
 	assert_false(o[2] & (1u << 26));	/* no XSAVE */
 	assert_false(o[2] & (1u << 28));	/* no AVX */
-	assert_false(o[2] & (1u << 30));	/* no RDRAND */
+	assert_true(o[2] & (1u << 30));		/* RDRAND */
 	assert_false(o[3] & (1u << 9));		/* no APIC yet */
 	cpu_cpuid(&cpu, 7, 0, o);
-	assert_int_equal(o[1], 0);
+	assert_int_equal(o[1], 1u << 18);	/* RDSEED only */
+	assert_int_equal(o[2], 1u << 22);	/* RDPID only */
 	cpu_cpuid(&cpu, 0x80000001, 0, o);
 	assert_true(o[3] & (1u << 29));		/* LM */
 	assert_true(o[3] & (1u << 20));		/* NX */
@@ -297,6 +306,263 @@ static void test_triple_fault(void **state)
 	g_destroy(&g);
 }
 
+/* ------------------------------------------------------------------ */
+/* Debug registers, set through the API (SDM vol. 3, ch. 17).          */
+
+/* mov [0xc000], eax; nop; hlt */
+static const uint8_t store_data[] = { 0x89, 0x04, 0x25, 0x00, 0xc0, 0x00, 0x00, 0x90, 0xf4 };
+/* nop; nop; inc eax; hlt */
+static const uint8_t nops_inc[] = { 0x90, 0x90, 0xff, 0xc0, 0xf4 };
+
+static void set_dregs(struct guest *g, uint64_t dr0, uint64_t dr1, uint64_t dr7)
+{
+	struct rv_debugregs d = { .dr = { dr0, dr1, 0, 0 }, .dr6 = 0xffff0ff0, .dr7 = dr7 };
+	assert_int_equal(rv_vcpu_set_debugregs(g->vcpu, &d), 0);
+}
+
+/* An instruction breakpoint is a fault before the instruction: saved RIP = its address, DR6.B0, RF = 0 pushed. */
+static void test_debug_insn_breakpoint(void **state)
+{
+	struct guest g;
+	struct rv_regs r;
+	struct rv_sregs s;
+	struct rv_debugregs d;
+	assert_int_equal(g_create(&g), 0);
+	g_code(&g, G_CODE, nops_inc, sizeof(nops_inc));
+	g_code(&g, G_HAND, hlt, 1);
+	g_gate64(&g, EXC_DB, G_HAND, 0, 0, 14);
+	assert_int_equal(g_enter_longmode(&g), 0);
+	set_dregs(&g, G_CODE + 2, 0, 0x401);
+	run_expect(&g, RV_EXIT_HLT);
+	get(&g, &r, &s);
+	assert_int_equal(r.rip, G_HAND + 1);
+	assert_int_equal(r.gpr[RV_RAX], 0);			/* inc eax did not run */
+	assert_int_equal(g_get64(&g, G_STACK - 40), G_CODE + 2);	/* saved RIP */
+	assert_int_equal(g_get64(&g, G_STACK - 24) & RV_FLAG_RF, 0);
+	assert_int_equal(rv_vcpu_get_debugregs(g.vcpu, &d), 0);
+	assert_int_equal(d.dr6 & 0xf, 1);
+	g_destroy(&g);
+}
+
+/* A write breakpoint traps after the store, even when the page was already in the TLB. */
+static void test_debug_write_watch(void **state)
+{
+	struct guest g;
+	struct rv_regs r;
+	struct rv_sregs s;
+	struct rv_debugregs d;
+	assert_int_equal(g_create(&g), 0);
+	g_code(&g, G_CODE, store_data, sizeof(store_data));
+	g_code(&g, G_HAND, hlt, 1);
+	g_gate64(&g, EXC_DB, G_HAND, 0, 0, 14);
+	assert_int_equal(g_enter_longmode(&g), 0);
+	/* the store alone, one step: it fills the TLB */
+	assert_int_equal(rv_vcpu_set_intercepts(g.vcpu, RV_INTERCEPT_HLT | RV_INTERCEPT_SINGLESTEP), 0);
+	run_expect(&g, RV_EXIT_DEBUG);
+	assert_int_equal(rv_vcpu_set_intercepts(g.vcpu, RV_INTERCEPT_HLT), 0);
+	get(&g, &r, &s);
+	assert_int_equal(r.rip, G_CODE + 7);
+	r.rip = G_CODE;
+	assert_int_equal(rv_vcpu_set_regs(g.vcpu, &r), 0);
+	/* DR1: 4-byte write watch on G_DATA + 2 (aligned down to G_DATA) */
+	set_dregs(&g, 0, G_DATA + 2, 0x400 | (1u << 2) | (1u << 20) | (3u << 22));
+	run_expect(&g, RV_EXIT_HLT);
+	get(&g, &r, &s);
+	assert_int_equal(r.rip, G_HAND + 1);
+	assert_int_equal(g_get64(&g, G_STACK - 40), G_CODE + 7);	/* trap: the next instruction */
+	assert_int_equal(rv_vcpu_get_debugregs(g.vcpu, &d), 0);
+	assert_int_equal(d.dr6 & 0xf, 2);
+	g_destroy(&g);
+}
+
+/* The single-step intercept exits after each instruction with DR6.BS for the VMM. */
+static void test_debug_singlestep_intercept(void **state)
+{
+	struct guest g;
+	struct rv_regs r;
+	struct rv_sregs s;
+	assert_int_equal(g_create(&g), 0);
+	g_code(&g, G_CODE, nops_inc, sizeof(nops_inc));
+	assert_int_equal(g_enter_longmode(&g), 0);
+	assert_int_equal(rv_vcpu_set_intercepts(g.vcpu, RV_INTERCEPT_HLT | RV_INTERCEPT_SINGLESTEP), 0);
+	for (unsigned i = 1; i <= 3; i++) {
+		run_expect(&g, RV_EXIT_DEBUG);
+		assert_true(g.exit.debug.dr6 & (1u << 14));
+		get(&g, &r, &s);
+		assert_int_equal(r.rip, G_CODE + (i < 3 ? i : 4));
+	}
+	assert_int_equal(r.gpr[RV_RAX], 1);
+	g_destroy(&g);
+}
+
+/* AMD SYSRET does not check RCX: the non-canonical fetch faults at CPL 3 (APM vol. 3, SYSRET). */
+static void test_sysret_noncanonical_amd(void **state)
+{
+	/* mov rcx, 0x800000000000; mov r11d, 2; o64 sysret */
+	static const uint8_t code[] = { 0x48, 0xb9, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80, 0x00, 0x00,
+					0x41, 0xbb, 0x02, 0x00, 0x00, 0x00, 0x48, 0x0f, 0x07 };
+	struct guest g;
+	struct rv_regs r;
+	struct rv_sregs s;
+	assert_int_equal(g_create(&g), 0);
+	g_code(&g, G_CODE, code, sizeof(code));
+	g_code(&g, G_HAND, hlt, 1);
+	g_gate64(&g, EXC_GP, G_HAND, 0, 0, 14);
+	assert_int_equal(g_enter_longmode(&g), 0);
+	assert_int_equal(rv_vcpu_set_msr(g.vcpu, RV_MSR_STAR, (0x18ull << 48) | (0x08ull << 32)), 0);
+	run_expect(&g, RV_EXIT_HLT);
+	get(&g, &r, &s);
+	assert_int_equal(s.seg[RV_CS].selector, SEL_CODE64);
+	assert_int_equal(g_get64(&g, G_RSP0 - 48), 0);		/* error code */
+	assert_int_equal(g_get64(&g, G_RSP0 - 40), 0x800000000000ull);
+	assert_int_equal(g_get64(&g, G_RSP0 - 32), SEL_UCODE64);	/* taken at CPL 3 */
+	assert_int_equal(g_get64(&g, G_RSP0 - 8), SEL_UDATA);
+	g_destroy(&g);
+}
+
+/* LAR, LSL, VERR, VERW on data, execute-only code and the null selector. */
+static void test_lar_lsl_verr_verw(void **state)
+{
+	static const uint8_t code[] = {
+		0xb9, 0x10, 0x00, 0x00, 0x00, 0x0f, 0x02, 0xc1, 0x41, 0x0f, 0x94, 0xc0, 0x0f, 0x03, 0xd9,
+		0x41, 0x0f, 0x94, 0xc1, 0xbe, 0x48, 0x00, 0x00, 0x00, 0x0f, 0x00, 0xe6, 0x41, 0x0f, 0x94,
+		0xc2, 0x0f, 0x00, 0xee, 0x41, 0x0f, 0x94, 0xc3, 0xbf, 0x10, 0x00, 0x00, 0x00, 0x0f, 0x00,
+		0xef, 0x41, 0x0f, 0x94, 0xc4, 0x31, 0xd2, 0x41, 0xbd, 0x55, 0x55, 0x00, 0x00, 0x44, 0x0f,
+		0x02, 0xea, 0x41, 0x0f, 0x94, 0xc6, 0xf4 };
+	struct guest g;
+	struct rv_regs r;
+	struct rv_sregs s;
+	assert_int_equal(g_create(&g), 0);
+	g_code(&g, G_CODE, code, sizeof(code));
+	assert_int_equal(g_enter_longmode(&g), 0);
+	run_expect(&g, RV_EXIT_HLT);
+	get(&g, &r, &s);
+	assert_int_equal(r.gpr[RV_RAX] & 0x00f0ff00, 0x00c09300);	/* LAR: attributes of data DPL0 */
+	assert_int_equal(r.gpr[RV_R8] & 0xff, 1);
+	assert_int_equal(r.gpr[RV_RBX], 0xffffffff);		/* LSL: byte-granular limit */
+	assert_int_equal(r.gpr[RV_R9] & 0xff, 1);
+	assert_int_equal(r.gpr[RV_R10] & 0xff, 0);		/* VERR execute-only code */
+	assert_int_equal(r.gpr[RV_R11] & 0xff, 0);		/* VERW code */
+	assert_int_equal(r.gpr[RV_R12] & 0xff, 1);		/* VERW writable data */
+	assert_int_equal(r.gpr[RV_R13], 0x5555);		/* LAR null: unchanged */
+	assert_int_equal(r.gpr[RV_R14] & 0xff, 0);
+	g_destroy(&g);
+}
+
+/* ------------------------------------------------------------------ */
+/* Legacy protected mode: virtual-8086 mode, PAE PDPTE checks.         */
+
+/* A 32-bit protected-mode state at CPL 0, paging off, 8-byte IDT gates at G_IDT. */
+static void g_pm32(struct guest *g)
+{
+	struct rv_sregs s;
+	struct rv_regs r;
+	g_longmode_state(&s, &r);
+	s.seg[RV_CS] = g_seg(SEL_CODE32, 0xc9b);
+	s.cr0 = RV_CR0_PE | RV_CR0_ET | RV_CR0_NE;
+	s.cr3 = 0;
+	s.cr4 = 0;
+	s.efer = 0;
+	s.idtr.limit = 0x7ff;
+	g_put32(g, G_TSS + 4, G_RSP0);		/* ESP0 */
+	g_put32(g, G_TSS + 8, SEL_DATA);	/* SS0 */
+	assert_int_equal(rv_vcpu_set_sregs(g->vcpu, &s), 0);
+	assert_int_equal(rv_vcpu_set_regs(g->vcpu, &r), 0);
+}
+
+static void g_gate32(struct guest *g, unsigned v, uint32_t target, unsigned dpl)
+{
+	g_put64(g, G_IDT + v * 8, (target & 0xffff) | ((uint64_t)SEL_CODE32 << 16) |
+		((uint64_t)(0x8e | (dpl << 5)) << 40) | ((uint64_t)(target >> 16) << 48));
+}
+
+/* push 0 (GS, FS, DS, ES, SS); push 0x7000; push EFLAGS; push 0 (CS); push 0x500; iretd */
+static uint8_t to_vm86[] = { 0x6a, 0x00, 0x6a, 0x00, 0x6a, 0x00, 0x6a, 0x00, 0x6a, 0x00, 0x68, 0x00,
+			     0x70, 0x00, 0x00, 0x68, 0x02, 0x00, 0x02, 0x00, 0x6a, 0x00, 0x68, 0x00,
+			     0x05, 0x00, 0x00, 0xcf };
+#define TO_VM86_IOPL 17	/* byte of EFLAGS bits 15:8 in to_vm86 */
+
+/* VM86 with IOPL 0: CLI is #GP(0), delivered at CPL 0 with the VM86 segment frame. */
+static void test_vm86_gp_exit(void **state)
+{
+	static const uint8_t v86[] = { 0xfa };	/* cli */
+	struct guest g;
+	struct rv_regs r;
+	struct rv_sregs s;
+	assert_int_equal(g_create(&g), 0);
+	to_vm86[TO_VM86_IOPL] = 0x00;
+	g_code(&g, G_CODE, to_vm86, sizeof(to_vm86));
+	g_code(&g, 0x500, v86, sizeof(v86));
+	g_code(&g, G_HAND, hlt, 1);
+	g_gate32(&g, EXC_GP, G_HAND, 0);
+	g_pm32(&g);
+	run_expect(&g, RV_EXIT_HLT);
+	get(&g, &r, &s);
+	assert_int_equal(r.rip, G_HAND + 1);
+	assert_int_equal(s.seg[RV_CS].selector, SEL_CODE32);
+	assert_false(r.rflags & RV_FLAG_VM);
+	assert_int_equal(r.gpr[RV_RSP], G_RSP0 - 40);
+	assert_int_equal(g_get64(&g, G_RSP0 - 40), 0x500ull << 32);	/* error 0, EIP 0x500 */
+	assert_true(g_get64(&g, G_RSP0 - 32) & ((uint64_t)RV_FLAG_VM << 32));	/* CS 0, EFLAGS.VM */
+	assert_int_equal(g_get64(&g, G_RSP0 - 24), 0x7000);		/* ESP, SS */
+	assert_int_equal(s.seg[RV_DS].selector, 0);			/* data segments nulled */
+	g_destroy(&g);
+}
+
+/* VM86 with IOPL 3: INT n goes through a DPL-3 gate to CPL 0. */
+static void test_vm86_int(void **state)
+{
+	static const uint8_t v86[] = { 0xcd, 0x21 };	/* int 0x21 */
+	struct guest g;
+	struct rv_regs r;
+	struct rv_sregs s;
+	assert_int_equal(g_create(&g), 0);
+	to_vm86[TO_VM86_IOPL] = 0x30;
+	g_code(&g, G_CODE, to_vm86, sizeof(to_vm86));
+	g_code(&g, 0x500, v86, sizeof(v86));
+	g_code(&g, G_HAND, hlt, 1);
+	g_gate32(&g, 0x21, G_HAND, 3);
+	g_pm32(&g);
+	run_expect(&g, RV_EXIT_HLT);
+	get(&g, &r, &s);
+	assert_int_equal(r.rip, G_HAND + 1);
+	assert_int_equal(r.gpr[RV_RSP], G_RSP0 - 36);
+	assert_int_equal(g_get64(&g, G_RSP0 - 36) & 0xffffffff, 0x502);	/* EIP after INT */
+	g_destroy(&g);
+}
+
+/* PAE without long mode: MOV CR3 with a reserved bit in a present PDPTE is #GP(0) (SDM 4.4.1). */
+static void test_pae_pdpte_gp(void **state)
+{
+	/* mov eax, 0xd000; mov cr3, eax; hlt */
+	static const uint8_t code[] = { 0xb8, 0x00, 0xd0, 0x00, 0x00, 0x0f, 0x22, 0xd8, 0xf4 };
+	struct guest g;
+	struct rv_regs r;
+	struct rv_sregs s;
+	assert_int_equal(g_create(&g), 0);
+	g_code(&g, G_CODE, code, sizeof(code));
+	g_code(&g, G_HAND, hlt, 1);
+	g_gate32(&g, EXC_GP, G_HAND, 0);
+	/* a valid PAE setup at 0xe000 (identity 2 MiB pages), a bad PDPT at 0xd000 */
+	memset(g.ram + 0xd000, 0, 0x2000);
+	g_put64(&g, 0xe000, 0xf001);
+	g_put64(&g, 0xf000, 0x83);
+	g_put64(&g, 0xf008, 0x200083);
+	g_put64(&g, 0xd000, 0xf001 | (1u << 5));	/* reserved bit 5 */
+	g_pm32(&g);
+	get(&g, &r, &s);
+	s.cr4 = RV_CR4_PAE;
+	s.cr3 = 0xe000;
+	s.cr0 |= RV_CR0_PG;
+	assert_int_equal(rv_vcpu_set_sregs(g.vcpu, &s), 0);
+	run_expect(&g, RV_EXIT_HLT);
+	get(&g, &r, &s);
+	assert_int_equal(r.rip, G_HAND + 1);
+	assert_int_equal(s.cr3, 0xe000);
+	assert_int_equal(g_get64(&g, G_STACK - 16), (uint64_t)(G_CODE + 5) << 32);	/* error 0, EIP at the MOV */
+	g_destroy(&g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -308,6 +574,14 @@ int main(void)
 		cmocka_unit_test(test_cpuid_consistency),
 		cmocka_unit_test(test_real_mode_ivt),
 		cmocka_unit_test(test_triple_fault),
+		cmocka_unit_test(test_debug_insn_breakpoint),
+		cmocka_unit_test(test_debug_write_watch),
+		cmocka_unit_test(test_debug_singlestep_intercept),
+		cmocka_unit_test(test_sysret_noncanonical_amd),
+		cmocka_unit_test(test_lar_lsl_verr_verw),
+		cmocka_unit_test(test_vm86_gp_exit),
+		cmocka_unit_test(test_vm86_int),
+		cmocka_unit_test(test_pae_pdpte_gp),
 	};
 	return cmocka_run_group_tests_name("sys", tests, NULL, NULL);
 }
