@@ -23,8 +23,19 @@ enum rv_engine {
 	RV_ENGINE_KVM,		/* /dev/kvm (not yet built) */
 };
 
+/*
+ * The guest's time-stamp counter runs at a fixed frequency from one clock:
+ * TSC = clock_ns() * tsc_hz / 10^9, so it advances with real time whether
+ * the vCPU runs, halts or is descheduled (an invariant TSC).
+ */
+#define RV_DEFAULT_TSC_HZ 2000000000ull
+
 struct rv_vm_config {
 	enum rv_engine engine;
+	uint64_t tsc_hz;		/* 0: RV_DEFAULT_TSC_HZ */
+	/* Guest time in ns, not decreasing; NULL: host CLOCK_MONOTONIC since rv_vm_create. */
+	uint64_t (*clock_ns)(void *opaque);
+	void *clock_opaque;
 };
 
 int rv_vm_create(struct rv_vm **vm, const struct rv_vm_config *config);
@@ -54,6 +65,14 @@ int rv_vm_unmap(struct rv_vm *vm, uint64_t gpa);
 int rv_vcpu_create(struct rv_vm *vm, unsigned index, struct rv_vcpu **vcpu);
 void rv_vcpu_destroy(struct rv_vcpu *vcpu);
 
+/*
+ * Back to the power-on state of rv_vcpu_create() (a machine reset, SDM
+ * vol. 3A 9.1.1): registers, MSRs, x87/SSE state, pending events and
+ * TLB; the retired-instruction count and intercepts stay. Only while the
+ * vCPU is not running.
+ */
+int rv_vcpu_reset(struct rv_vcpu *vcpu);
+
 int rv_vcpu_get_regs(struct rv_vcpu *vcpu, struct rv_regs *regs);
 int rv_vcpu_set_regs(struct rv_vcpu *vcpu, const struct rv_regs *regs);
 int rv_vcpu_get_sregs(struct rv_vcpu *vcpu, struct rv_sregs *sregs);
@@ -77,6 +96,7 @@ enum rv_exit_reason {
 	RV_EXIT_IRQ_WINDOW,	/* guest can now take an external interrupt */
 	RV_EXIT_DEBUG,		/* single step or breakpoint requested by the VMM */
 	RV_EXIT_KICK,		/* rv_vcpu_kick() from another thread */
+	RV_EXIT_MSR,		/* RDMSR/WRMSR of an MSR the VMM implements: see exit.msr */
 };
 
 /*
@@ -107,7 +127,22 @@ struct rv_exit {
 		struct {
 			uint64_t dr6;
 		} debug;
+		/*
+		 * RDMSR/WRMSR of an MSR the VMM implements (the local APIC's
+		 * x2APIC range 0x800-0x8ff, IA32_TSC_DEADLINE 0x6e0; and
+		 * IA32_APIC_BASE 0x1b writes, after the engine checked the
+		 * reserved bits). Completion as for IN: for a read the VMM
+		 * stores the value in `data`; setting `error` instead makes the
+		 * instruction raise #GP(0) when it runs again.
+		 */
+		struct {
+			uint32_t index;
+			bool is_write;
+			bool error;
+			uint64_t data;
+		} msr;
 	};
+	uint64_t cr8;		/* CR8 (the task priority, TPR[7:4]) at the exit */
 };
 
 /*

@@ -27,7 +27,16 @@ struct rv_vm {
 	struct accel_slot slot[ACCEL_MAX_SLOTS];
 	struct rv_vcpu *vcpu[ACCEL_MAX_VCPUS];
 	void *engine;			/* engine-private VM state */
+	/* Time (see struct rv_vm_config) */
+	uint64_t tsc_hz;
+	uint64_t (*clock_ns)(void *opaque);
+	void *clock_opaque;
+	uint64_t clock_base;		/* host CLOCK_MONOTONIC at creation, for the default clock */
 };
+
+/* Guest time in ns and the guest TSC, from the VM's clock. */
+uint64_t accel_clock_ns(const struct rv_vm *vm);
+uint64_t accel_tsc(const struct rv_vm *vm);
 
 struct rv_vcpu {
 	struct rv_vm *vm;
@@ -62,6 +71,7 @@ struct accel_ops {
 	bool (*halted)(struct rv_vcpu *vcpu);
 	int (*set_intercepts)(struct rv_vcpu *vcpu, uint32_t intercepts);
 	int (*get_stats)(struct rv_vcpu *vcpu, struct rv_vcpu_stats *stats);
+	int (*reset)(struct rv_vcpu *vcpu);	/* power-on state (rv_vcpu_reset) */
 };
 
 extern const struct accel_ops accel_soft_ops;

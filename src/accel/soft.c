@@ -102,6 +102,11 @@ static void soft_mem_update(struct rv_vm *vm)
 	}
 }
 
+static uint64_t soft_read_tsc(void *opaque)
+{
+	return accel_tsc(opaque);
+}
+
 static int soft_vcpu_init(struct rv_vcpu *v)
 {
 	struct soft_vm *s = v->vm->engine;
@@ -111,6 +116,9 @@ static int soft_vcpu_init(struct rv_vcpu *v)
 		return -ENOMEM;
 	memset(sv, 0, sizeof(*sv));
 	cpu_init(&sv->cpu, &s->cur->map);
+	sv->cpu.read_host_tsc = soft_read_tsc;	/* the VM's clock: real time, also while halted */
+	sv->cpu.opaque = v->vm;
+	sv->cpu.tsc_khz = (uint32_t)(v->vm->tsc_hz / 1000);
 	sv->cpu.apic_id = v->index;
 	if (v->index != 0)
 		sv->cpu.s.apic_base &= ~(1ull << 8);	/* only vCPU 0 is the bootstrap processor */
@@ -282,6 +290,10 @@ static int soft_run(struct rv_vcpu *v, struct rv_exit *exit)
 			val = pe->io.data & size_mask(pe->io.size);
 		else if (pe->reason == RV_EXIT_MMIO && !pe->mmio.is_write)
 			val = pe->mmio.data & size_mask(pe->mmio.size);
+		else if (pe->reason == RV_EXIT_MSR)
+			val = pe->msr.error ? 0 : pe->msr.data;
+		if (pe->reason == RV_EXIT_MSR && pe->msr.error)
+			cpu->msr_gp = true;	/* the re-executed RDMSR/WRMSR raises #GP(0) */
 		if (cpu->replay.count < CPU_REPLAY_MAX)
 			cpu->replay.value[cpu->replay.count++] = val;
 		sv->pending = false;
@@ -300,6 +312,7 @@ static int soft_run(struct rv_vcpu *v, struct rv_exit *exit)
 	for (;;) {
 		enum cpu_exit r = cpu_run(cpu, 0);
 
+		exit->cr8 = cpu->s.cr8;
 		switch (r) {
 		case CPU_EXIT_IO:
 			exit->reason = RV_EXIT_IO;
@@ -343,6 +356,14 @@ static int soft_run(struct rv_vcpu *v, struct rv_exit *exit)
 			return 0;
 		case CPU_EXIT_KICK:
 			exit->reason = RV_EXIT_KICK;
+			return 0;
+		case CPU_EXIT_MSR:
+			exit->reason = RV_EXIT_MSR;
+			exit->msr.index = cpu->exit.msr_index;
+			exit->msr.is_write = cpu->exit.is_write;
+			exit->msr.data = cpu->exit.data;
+			sv->pending = true;
+			sv->pending_exit = exit;
 			return 0;
 		case CPU_EXIT_BUDGET:
 		case CPU_EXIT_NONE:
@@ -405,6 +426,23 @@ static int soft_get_stats(struct rv_vcpu *v, struct rv_vcpu_stats *stats)
 	return 0;
 }
 
+/* Power-on state again; what identifies the vCPU (APIC ID, BSP or not) is kept. */
+static int soft_reset(struct rv_vcpu *v)
+{
+	struct soft_vcpu *sv = sv_of(v);
+	struct cpu *cpu = &sv->cpu;
+	uint32_t intercepts = cpu->intercepts;
+
+	soft_drop_pending(sv);
+	cpu_reset(cpu);
+	cpu->intercepts = intercepts;
+	cpu->irq_window_exit = false;
+	cpu->apic_id = v->index;
+	if (v->index != 0)
+		cpu->s.apic_base &= ~(1ull << 8);	/* only vCPU 0 is the bootstrap processor */
+	return 0;
+}
+
 const struct accel_ops accel_soft_ops = {
 	.name = "soft",
 	.vm_init = soft_vm_init,
@@ -430,4 +468,5 @@ const struct accel_ops accel_soft_ops = {
 	.halted = soft_halted,
 	.set_intercepts = soft_set_intercepts,
 	.get_stats = soft_get_stats,
+	.reset = soft_reset,
 };

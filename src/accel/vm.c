@@ -1,10 +1,31 @@
 /* libringvm's public API: argument checks, the slot table, and dispatch to the engine. */
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "accel/accel.h"
 
 #define PAGE_MASK 0xfffull
+
+static uint64_t host_monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t accel_clock_ns(const struct rv_vm *vm)
+{
+	if (vm->clock_ns)
+		return vm->clock_ns(vm->clock_opaque);
+	return host_monotonic_ns() - vm->clock_base;
+}
+
+uint64_t accel_tsc(const struct rv_vm *vm)
+{
+	return (uint64_t)((unsigned __int128)accel_clock_ns(vm) * vm->tsc_hz / 1000000000u);
+}
 
 int rv_vm_create(struct rv_vm **out, const struct rv_vm_config *config)
 {
@@ -19,6 +40,12 @@ int rv_vm_create(struct rv_vm **out, const struct rv_vm_config *config)
 	if (!vm)
 		return -ENOMEM;
 	vm->ops = &accel_soft_ops;
+	vm->tsc_hz = config && config->tsc_hz ? config->tsc_hz : RV_DEFAULT_TSC_HZ;
+	if (config && config->clock_ns) {
+		vm->clock_ns = config->clock_ns;
+		vm->clock_opaque = config->clock_opaque;
+	}
+	vm->clock_base = host_monotonic_ns();
 	pthread_mutex_init(&vm->lock, NULL);
 	ret = vm->ops->vm_init(vm);
 	if (ret) {
@@ -229,6 +256,11 @@ int rv_vcpu_set_intercepts(struct rv_vcpu *v, uint32_t intercepts)
 	return VCPU_CALL(v, set_intercepts, intercepts);
 }
 
+int rv_vcpu_reset(struct rv_vcpu *v)
+{
+	return v ? v->vm->ops->reset(v) : -EINVAL;
+}
+
 int rv_vcpu_get_stats(struct rv_vcpu *v, struct rv_vcpu_stats *stats)
 {
 	int ret;
@@ -252,6 +284,7 @@ const char *rv_exit_reason_name(enum rv_exit_reason reason)
 		[RV_EXIT_IRQ_WINDOW] = "irq-window",
 		[RV_EXIT_DEBUG] = "debug",
 		[RV_EXIT_KICK] = "kick",
+		[RV_EXIT_MSR] = "msr",
 	};
 
 	if ((unsigned)reason < sizeof(names) / sizeof(names[0]) && names[reason])

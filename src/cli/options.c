@@ -12,7 +12,8 @@
 enum {
 	OPT_KERNEL = 'k', OPT_APPEND = 'a', OPT_INITRD = 'i', OPT_MEM = 'm',
 	OPT_CPUS = 'c', OPT_HELP = 'h', OPT_VERBOSE = 'v',
-	OPT_BIOS = 256, OPT_DEBUG_EXIT, OPT_STATS,
+	OPT_BIOS = 256, OPT_DEBUG_EXIT, OPT_STATS, OPT_BOOT_ENTRY,
+	OPT_NO_REBOOT = 300,
 };
 
 static const struct option run_longopts[] = {
@@ -20,9 +21,11 @@ static const struct option run_longopts[] = {
 	{ "append",     required_argument, NULL, OPT_APPEND },
 	{ "initrd",     required_argument, NULL, OPT_INITRD },
 	{ "bios",       required_argument, NULL, OPT_BIOS },
+	{ "boot-entry", required_argument, NULL, OPT_BOOT_ENTRY },
 	{ "mem",        required_argument, NULL, OPT_MEM },
 	{ "cpus",       required_argument, NULL, OPT_CPUS },
 	{ "debug-exit", no_argument,       NULL, OPT_DEBUG_EXIT },
+	{ "no-reboot",  no_argument,       NULL, OPT_NO_REBOOT },
 	{ "stats",      no_argument,       NULL, OPT_STATS },
 	{ "verbose",    no_argument,       NULL, OPT_VERBOSE },
 	{ "help",       no_argument,       NULL, OPT_HELP },
@@ -100,6 +103,16 @@ int options_parse(int argc, char **argv, struct run_options *opts, char *err, si
 		case OPT_BIOS:
 			opts->bios = optarg;
 			break;
+		case OPT_BOOT_ENTRY:
+			if (!strcmp(optarg, "64"))
+				opts->boot_entry = 64;
+			else if (!strcmp(optarg, "32"))
+				opts->boot_entry = 32;
+			else {
+				snprintf(err, errlen, "--boot-entry '%s': give 64 or 32", optarg);
+				return -1;
+			}
+			break;
 		case OPT_MEM:
 			if (options_parse_size(optarg, &opts->mem)) {
 				snprintf(err, errlen, "--mem '%s': not a size (examples: 256M, 2G)", optarg);
@@ -125,6 +138,9 @@ int options_parse(int argc, char **argv, struct run_options *opts, char *err, si
 			break;
 		case OPT_STATS:
 			opts->stats = true;
+			break;
+		case OPT_NO_REBOOT:
+			opts->no_reboot = true;
 			break;
 		case OPT_VERBOSE:
 			opts->verbose = true;
@@ -154,6 +170,10 @@ int options_parse(int argc, char **argv, struct run_options *opts, char *err, si
 	}
 	if (opts->initrd && !opts->kernel) {
 		snprintf(err, errlen, "--initrd needs --kernel");
+		return -1;
+	}
+	if (opts->boot_entry && !opts->kernel) {
+		snprintf(err, errlen, "--boot-entry needs --kernel");
 		return -1;
 	}
 	if (opts->append && !opts->kernel) {

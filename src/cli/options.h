@@ -13,9 +13,11 @@ struct run_options {
 	const char *append;
 	const char *initrd;
 	const char *bios;
+	unsigned boot_entry;	/* --boot-entry 64|32 for a bzImage; 0 when not given */
 	uint64_t mem;
 	unsigned cpus;
 	bool debug_exit;
+	bool no_reboot;		/* --no-reboot: a guest reset ends ringvm (status 14) */
 	bool stats;
 	bool verbose;
 	bool help;

@@ -13,6 +13,7 @@
 #include "cli/options.h"
 #include "cli/regdump.h"
 #include "cli/status.h"
+#include "cli/terminal.h"
 #include "vmm/machine.h"
 
 struct run_images {
@@ -64,6 +65,7 @@ static void run_free_images(struct run_images *img)
  */
 struct run_signals {
 	struct machine *m;
+	struct machine *m_for_quit;	/* set once the console may quit it */
 	pthread_t thread;
 	sigset_t set;
 };
@@ -79,10 +81,22 @@ static void *run_signal_thread(void *arg)
 		if (sig == SIGUSR1)
 			return NULL;
 		/* A second signal while the first one's stop is stuck: leave at once. */
-		if (count++)
+		if (count++) {
+			terminal_restore();
 			_exit(STATUS_SIGNAL);
+		}
 		machine_stop(s->m, sig);
 	}
+}
+
+/* The console's Ctrl-A x (from the pump thread). */
+static void run_quit(void *opaque)
+{
+	struct run_signals *s = opaque;
+	struct machine *m = __atomic_load_n(&s->m_for_quit, __ATOMIC_ACQUIRE);
+
+	if (m)
+		machine_quit(m);
 }
 
 static int run_status(const struct run_options *o, const struct machine_result *r)
@@ -109,6 +123,12 @@ static int run_status(const struct run_options *o, const struct machine_result *
 	case MACHINE_END_SIGNAL:
 		cli_error("%s", r->reason);
 		return STATUS_SIGNAL;
+	case MACHINE_END_REBOOT:
+		cli_error("%s", r->reason);
+		return STATUS_REBOOT;
+	case MACHINE_END_QUIT:
+		cli_error("%s", r->reason);
+		return STATUS_QUIT;
 	case MACHINE_END_ERROR:
 	default:
 		status = STATUS_INTERNAL;
@@ -138,6 +158,7 @@ int cli_run(int argc, char **argv)
 	struct machine_result result;
 	struct run_signals sig = { 0 };
 	struct machine *m = NULL;
+	struct terminal_pump *pump = NULL;
 	char err[512];
 	int status, ret;
 
@@ -158,6 +179,8 @@ int cli_run(int argc, char **argv)
 	sigemptyset(&sig.set);
 	sigaddset(&sig.set, SIGINT);
 	sigaddset(&sig.set, SIGTERM);
+	sigaddset(&sig.set, SIGHUP);
+	sigaddset(&sig.set, SIGQUIT);
 	sigaddset(&sig.set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &sig.set, NULL);
 
@@ -171,16 +194,32 @@ int cli_run(int argc, char **argv)
 		.initrd = img.initrd,
 		.initrd_size = img.initrd_size,
 		.initrd_path = o.initrd,
+		.boot_entry = o.boot_entry,
 		.bios = img.bios,
 		.bios_size = img.bios_size,
 		.debug_exit = o.debug_exit,
 		.serial_fd = STDOUT_FILENO,
+		/* Standard input feeds COM1's receiver, terminal or not (raw mode comes later). */
+		.serial_input = true,
+		.serial_in_fd = STDIN_FILENO,
+		.no_reboot = o.no_reboot,
 		.verbose = o.verbose,
 		.log = run_log,
 	};
+	/* A terminal goes through the console pump (escape keys) to COM1. */
+	if (isatty(STDIN_FILENO)) {
+		ret = terminal_pump_start(&pump, STDIN_FILENO, &cfg.serial_in_fd, run_quit, &sig);
+		if (ret) {
+			cli_error("cannot start the console: %s", strerror(-ret));
+			run_free_images(&img);
+			return STATUS_INTERNAL;
+		}
+	}
+	/* The images stay until machine_destroy(): a guest reset loads them again. */
 	ret = machine_create(&m, &cfg, err, sizeof(err));
-	run_free_images(&img);
 	if (ret) {
+		terminal_pump_stop(pump);
+		run_free_images(&img);
 		cli_error("%s", err);
 		/* Bad input is the usual cause; an engine that cannot start is ours. */
 		return ret == -ENOSYS ? STATUS_INTERNAL : STATUS_USAGE;
@@ -190,16 +229,28 @@ int cli_run(int argc, char **argv)
 	ret = pthread_create(&sig.thread, NULL, run_signal_thread, &sig);
 	if (ret) {
 		cli_error("cannot start the signal thread: %s", strerror(ret));
+		terminal_pump_stop(pump);
 		machine_destroy(m);
+		run_free_images(&img);
 		return STATUS_INTERNAL;
 	}
+	if (pump) {
+		__atomic_store_n(&sig.m_for_quit, m, __ATOMIC_RELEASE);
+		ret = terminal_raw(STDIN_FILENO);
+		if (ret < 0)
+			cli_error("standard input stays in line mode: %s", strerror(-ret));
+	}
 	ret = machine_run(m, &result);
+	/* The terminal first, so that everything printed from here on looks right. */
+	terminal_restore();
 	pthread_kill(sig.thread, SIGUSR1);
 	pthread_join(sig.thread, NULL);
+	terminal_pump_stop(pump);
 
 	status = run_status(&o, &result);
 	if (o.stats)
 		run_print_stats(&result);
 	machine_destroy(m);
+	run_free_images(&img);
 	return status;
 }

@@ -10,6 +10,8 @@ enum {
 	STATUS_HALTED = 8,		/* every vCPU halted and nothing can wake one */
 	STATUS_SIGNAL = 10,		/* SIGINT or SIGTERM ended the VM */
 	STATUS_INTERNAL = 12,		/* ringvm itself failed (engine error, thread creation) */
+	STATUS_REBOOT = 14,		/* the guest reset the machine and --no-reboot was given */
+	STATUS_QUIT = 16,		/* the user quit with the console escape key (Ctrl-A x) */
 };
 
 #endif

@@ -1,10 +1,13 @@
 /*
- * The vCPU life cycle and the run loop: fetch through the TLB, decode
- * (cached), execute, retire; exceptions and exits unwind here with longjmp.
+ * The vCPU life cycle and the run loop: whole decoded blocks (block.c) when
+ * nothing needs per-instruction attention, else fetch through the TLB,
+ * decode (cached), execute, retire one instruction; exceptions and exits
+ * unwind here with longjmp.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu/block.h"
 #include "cpu/decode_cache.h"
 #include "cpu/mmu.h"
 #include "ringvm/ringvm.h"
@@ -20,8 +23,10 @@ void cpu_init(struct cpu *cpu, const struct cpu_memmap *mem)
 	cpu->mem = mem;
 	cpu->mem_generation = mem->generation;
 	cpu->dcache = dcache_new();
-	if (!cpu->dcache)
+	cpu->bcache = bcache_new();
+	if (!cpu->dcache || !cpu->bcache)
 		abort();
+	cpu->blk_page = ~0ull;
 	cpu->intercepts = RV_INTERCEPT_HLT;
 	cpu_optable_init();
 	cpu_reset(cpu);
@@ -31,6 +36,8 @@ void cpu_fini(struct cpu *cpu)
 {
 	dcache_free(cpu->dcache);
 	cpu->dcache = NULL;
+	bcache_free(cpu->bcache);
+	cpu->bcache = NULL;
 }
 
 static void seg_reset(struct rv_segment *s, uint16_t sel, uint64_t base, uint16_t attrib)
@@ -150,6 +157,7 @@ _Noreturn void cpu_exit_restart(struct cpu *cpu)
 void cpu_exit_after(struct cpu *cpu, enum cpu_exit reason)
 {
 	cpu->exit.reason = reason;
+	cpu->blk_stop = 1;	/* leave the block after this instruction */
 }
 
 void cpu_jump_near(struct cpu *cpu, uint64_t target, unsigned opsize)
@@ -295,6 +303,37 @@ static bool run_events(struct cpu *cpu)
 	return false;
 }
 
+/*
+ * Run the instructions of block b back to back. Only the first may follow
+ * a branch; the block is left early when an instruction branches, exits,
+ * or stores into the block's own page (self-modifying code). RIP and
+ * icount are exact after every instruction, so a fault (longjmp) mid-block
+ * leaves the state a single-step run would.
+ */
+static void run_block(struct cpu *cpu, const struct block *b)
+{
+	static const uint64_t rip_mask[16] = { [2] = 0xffff, [4] = 0xffffffff, [8] = ~0ull };
+	const struct insn *in = b->in, *last = in + b->ninsn;
+	/* only the block's last instruction can change the code size (system opcodes end blocks) */
+	uint64_t mask = rip_mask[cpu->code_size & 15];
+
+	cpu->blk_stop = 0;
+	cpu->blk_page = b->key >> 4 & ~0xfffull;
+	for (; in < last; in++) {
+		uint64_t fall = cpu->s.rip + in->len;
+
+		cpu->next_rip = fall;
+		in->fn(cpu, in);
+		cpu->s.rip = cpu->next_rip & mask;
+		cpu->icount++;
+		/* a branch, an exit (cpu_exit_after) or a store into this block's page */
+		if (unlikely(cpu->next_rip != fall || cpu->blk_stop))
+			break;
+	}
+	cpu->s.rip = cpu->next_rip & rip_mask[cpu->code_size & 15];
+	cpu->blk_page = ~0ull;
+}
+
 enum cpu_exit cpu_run(struct cpu *cpu, uint64_t budget)
 {
 	jmp_buf jb;
@@ -305,6 +344,7 @@ enum cpu_exit cpu_run(struct cpu *cpu, uint64_t budget)
 	cpu->unwind = &jb;
 	cpu->exit.reason = CPU_EXIT_NONE;
 	r = setjmp(jb);
+	cpu->blk_page = ~0ull;	/* a fault or exit may have left a block mid-way */
 	if (r == UNWIND_EXIT)
 		goto out;
 	if (r == UNWIND_EXC) {
@@ -343,6 +383,41 @@ enum cpu_exit cpu_run(struct cpu *cpu, uint64_t budget)
 		if (unlikely(cpu->halted || cpu->pending_irq >= 0 || cpu->pending_nmi || cpu->irq_window_exit) &&
 		    cpu->replay.count == 0 && run_events(cpu))
 			goto out;
+
+		/*
+		 * A whole block when nothing needs a check between instructions:
+		 * no breakpoints, single-step, interrupt shadow, pending debug
+		 * traps, I/O replay, and the budget reaches past the block.
+		 */
+		if (likely(!((cpu->s.dr7 | cpu->dbg_seen[4]) & 0xff) && !cpu->shadow &&
+			   !(cpu->s.rflags & (RV_FLAG_TF | RV_FLAG_RF)) && !cpu->dbg_trap &&
+			   !cpu->replay.count && !(cpu->intercepts & RV_INTERCEPT_SINGLESTEP))) {
+			const struct block *b = block_get(cpu);
+
+			if (likely(b != NULL) && end - cpu->icount >= b->ninsn) {
+				/*
+				 * Chain blocks while nothing but other threads' inputs can
+				 * have changed: a block whose last instruction is not a
+				 * system opcode leaves mode, flags TF/RF, DR7, the shadow
+				 * and the halt state as they were.
+				 */
+				for (;;) {
+					run_block(cpu, b);
+					if (unlikely(b->ends_sys || cpu->blk_stop || cpu->kick || cpu->pending_irq >= 0 ||
+						     cpu->pending_nmi || cpu->mem_generation != cpu->mem->generation))
+						break;
+					b = block_get(cpu);
+					if (unlikely(b == NULL || end - cpu->icount < b->ninsn))
+						break;
+				}
+				/* traps the last instruction raised (MOV SS, INT n flags) */
+				if (unlikely(cpu->dbg_trap))
+					cpu_debug_retire(cpu, cpu->s.rflags & ~(uint64_t)(RV_FLAG_TF | RV_FLAG_RF));
+				if (unlikely(cpu->exit.reason != CPU_EXIT_NONE))
+					goto out;
+				continue;
+			}
+		}
 
 		/* instruction breakpoints (debug.c); the DR7 of the last check too, to refilter the TLB once disabled */
 		if (unlikely((cpu->s.dr7 | cpu->dbg_seen[4]) & 0xff))

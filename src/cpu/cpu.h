@@ -224,6 +224,7 @@ enum cpu_exit {
 	CPU_EXIT_DEBUG,
 	CPU_EXIT_KICK,
 	CPU_EXIT_BUDGET,	/* instruction budget of cpu_run() used up */
+	CPU_EXIT_MSR,		/* RDMSR/WRMSR of a VMM-implemented MSR (exit.port unused, msr_index) */
 };
 
 /* The completed port and MMIO accesses of the instruction being retried. */
@@ -241,6 +242,7 @@ struct cpu_exit_info {
 	bool is_write;
 	uint64_t gpa;
 	uint64_t data;
+	uint32_t msr_index;	/* CPU_EXIT_MSR (data: the value written) */
 	const char *check;	/* CPU_EXIT_INVALID: the failed consistency check */
 	uint64_t check_value;
 };
@@ -326,11 +328,21 @@ struct cpu {
 	uint64_t icount;		/* retired instructions */
 	uint32_t intercepts;		/* RV_INTERCEPT_* */
 	uint32_t apic_id;		/* initial APIC ID (CPUID 1 EBX[31:24]); the engine sets the vCPU index */
+	uint32_t tsc_khz;		/* guest TSC frequency reported in CPUID 0x40000010; the engine sets it */
+	bool msr_gp;			/* the VMM refused the MSR access being replayed: #GP(0) */
 
 	/* Time: guest TSC = host clock scaled + tsc_offset (see cpu_rdtsc) */
 	uint64_t (*read_host_tsc)(void *opaque);
 	void *opaque;
+
+	/* Decoded basic blocks (block.c) and their self-modifying-code guard */
+	struct block_cache *bcache;
+	uint64_t blk_page;		/* guest-physical page of the block being run, ~0 if none */
+	uint8_t blk_stop;		/* a store hit that page: end the block after this instruction */
 };
+
+/* The local APIC timer's input frequency the VMM implements (src/devices/lapic.c), for CPUID 0x40000010. */
+#define CPU_APIC_TIMER_KHZ 1000000u
 
 enum cpu_mode {
 	MODE_REAL,		/* CR0.PE = 0 */
@@ -497,6 +509,13 @@ void cpu_far_call(struct cpu *cpu, uint16_t sel, uint64_t off, unsigned opsize);
 /* I/O permission for IN/OUT/INS/OUTS: CPL vs IOPL, then the TSS I/O bitmap; raises #GP(0) if denied. */
 void cpu_check_io(struct cpu *cpu, uint16_t port, unsigned size);
 
+/*
+ * MSRs the VMM implements (the x2APIC range, TSC deadline, APIC base
+ * writes): RDMSR/WRMSR exit with CPU_EXIT_MSR and replay the value
+ * (msr.c). cpu_msr_vmm() says which; cpu_msr_exit() returns the value read.
+ */
+bool cpu_msr_vmm(uint32_t index, bool is_write);
+uint64_t cpu_msr_exit(struct cpu *cpu, uint32_t index, bool is_write, uint64_t value);
 /* MSRs: return false if the MSR does not exist (caller raises #GP). */
 bool cpu_rdmsr(struct cpu *cpu, uint32_t index, uint64_t *value);
 bool cpu_wrmsr(struct cpu *cpu, uint32_t index, uint64_t value);

@@ -8,17 +8,17 @@
  * a bit is added only together with its instructions (tests/unit/test_sys.c
  * executes one instruction of each advertised feature). Deliberately absent:
  * VME/PVI (no virtual-8086 extensions), MCE/MCA (no machine-check banks),
- * APIC (until the local APIC exists), SSE3 and later, AVX, XSAVE,
+ * SSE3 and later, AVX, XSAVE,
  * SVM (until VMRUN exists), HYPERVISOR.
  */
 #define F1_EDX ((1u << 0)  /* FPU */ | (1u << 2)  /* DE */ | (1u << 3)  /* PSE */ | \
 		(1u << 4)  /* TSC */ | (1u << 5)  /* MSR */ | (1u << 6)  /* PAE */ | \
-		(1u << 8)  /* CX8 */ | (1u << 11) /* SEP */ | (1u << 12) /* MTRR */ | \
+		(1u << 8)  /* CX8 */ | (1u << 9)  /* APIC */ | (1u << 11) /* SEP */ | (1u << 12) /* MTRR */ | \
 		(1u << 13) /* PGE */ | (1u << 15) /* CMOV */ | (1u << 16) /* PAT */ | \
 		(1u << 17) /* PSE36 */ | (1u << 19) /* CLFLUSH */ | (1u << 23) /* MMX */ | \
 		(1u << 24) /* FXSR */ | (1u << 25) /* SSE */ | (1u << 26) /* SSE2 */)
-#define F1_ECX ((1u << 13) /* CX16 */ | (1u << 22) /* MOVBE */ | (1u << 23) /* POPCNT */ | \
-		(1u << 30) /* RDRAND */)
+#define F1_ECX ((1u << 13) /* CX16 */ | (1u << 21) /* x2APIC */ | (1u << 22) /* MOVBE */ | (1u << 23) /* POPCNT */ | \
+		(1u << 24) /* TSC-deadline */ | (1u << 30) /* RDRAND */ | (1u << 31) /* hypervisor present */)
 /* Leaf 7 subleaf 0 */
 #define F7_EBX (1u << 18) /* RDSEED */
 #define F7_ECX (1u << 22) /* RDPID */
@@ -31,6 +31,18 @@
 
 /* Family 0Fh, model 2, stepping 1 (a K8); extended family/model zero. */
 #define SIGNATURE 0x00000f21u
+
+/* 0x80000007 EDX: invariant TSC (it runs at one rate in every state, APM vol. 3, E.4.6) */
+#define X7_EDX (1u << 8)
+
+/*
+ * Hypervisor leaves (0x40000000-0x400000FF are reserved for hypervisors):
+ * the signature, and 0x40000010 with the TSC and local APIC timer
+ * frequencies in kHz, the "generic timing" leaf other hypervisors use, so a
+ * guest that reads it need not calibrate.
+ */
+#define HV_MAX_LEAF 0x40000010u
+static const char hv_signature[12] = "RingVMRingVM";
 
 #define MAX_BASIC_LEAF 7u
 #define MAX_EXT_LEAF   0x80000008u
@@ -90,6 +102,19 @@ void cpu_cpuid(struct cpu *cpu, uint32_t leaf, uint32_t subleaf, uint32_t out[4]
 		b = 0xff20ff20u;
 		c = (64u << 24) | (2u << 16) | (1u << 8) | 64u;
 		d = c;
+		break;
+	case 0x40000000:
+		a = HV_MAX_LEAF;
+		b = str4(hv_signature);
+		c = str4(hv_signature + 4);
+		d = str4(hv_signature + 8);
+		break;
+	case 0x40000010:
+		a = cpu->tsc_khz;
+		b = CPU_APIC_TIMER_KHZ;
+		break;
+	case 0x80000007:
+		d = X7_EDX;
 		break;
 	case 0x80000006:
 		/* L2: 512 KiB, 16-way (encoding 8), 64-byte lines */

@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "cpu/cpu.h"
+#include "cpu/block.h"
 
 static void insn_ud(struct cpu *cpu, const struct insn *in)
 {
@@ -16,6 +16,11 @@ static void insn_ud(struct cpu *cpu, const struct insn *in)
 static void insn_toolong(struct cpu *cpu, const struct insn *in)
 {
 	cpu_raise_gp0(cpu);
+}
+
+bool cpu_insn_is_invalid(const struct insn *in)
+{
+	return in->fn == insn_ud || in->fn == insn_toolong;
 }
 
 /*
@@ -304,7 +309,10 @@ int cpu_decode(const struct cpu *cpu, const uint8_t *b, unsigned avail, struct i
 		else
 			in->fn = d->fn;
 	} else {
-		in->fn = d->fn;
+		/* a handler specialised for this form, where exec_fast.c has one */
+		insn_fn fast = cpu_fast_handler(in);
+
+		in->fn = fast ? fast : d->fn;
 	}
 	in->len = (uint8_t)pos;
 	memcpy(in->bytes, b, pos);

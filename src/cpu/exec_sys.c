@@ -155,8 +155,11 @@ static void op_rdtscp(struct cpu *cpu)
 static void op_rdmsr(struct cpu *cpu, const struct insn *in)
 {
 	uint64_t v;
+	uint32_t index = (uint32_t)cpu->s.gpr[RV_RCX];
 	require_cpl0(cpu);
-	if (!cpu_rdmsr(cpu, (uint32_t)cpu->s.gpr[RV_RCX], &v))
+	if (cpu_msr_vmm(index, false))
+		v = cpu_msr_exit(cpu, index, false, 0);	/* the local APIC, in the VMM */
+	else if (!cpu_rdmsr(cpu, index, &v))
 		cpu_raise_gp0(cpu);
 	set_edx_eax(cpu, v);
 }
@@ -166,7 +169,13 @@ static void op_wrmsr(struct cpu *cpu, const struct insn *in)
 {
 	require_cpl0(cpu);
 	uint64_t v = (uint32_t)cpu->s.gpr[RV_RAX] | (cpu->s.gpr[RV_RDX] << 32);
-	if (!cpu_wrmsr(cpu, (uint32_t)cpu->s.gpr[RV_RCX], v))
+	uint32_t index = (uint32_t)cpu->s.gpr[RV_RCX];
+	if (cpu_msr_vmm(index, true)) {
+		cpu_msr_exit(cpu, index, true, v);	/* the VMM accepted it */
+		if (index != RV_MSR_APIC_BASE)
+			return;
+	}
+	if (!cpu_wrmsr(cpu, index, v))
 		cpu_raise_gp0(cpu);
 }
 

@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "cpu/block.h"
 #include "cpu/mmu.h"
 
 #define likely(x)   __builtin_expect(!!(x), 1)
@@ -153,8 +154,10 @@ static void access_slow(struct cpu *cpu, uint64_t lin, uint8_t *buf, unsigned le
 
 			if (!write)
 				memcpy(b, host, n[i]);
-			else if (x[i].flags & TLBF_RAM)
+			else if (x[i].flags & TLBF_RAM) {
 				memcpy(host, b, n[i]);
+				block_note_write(cpu, x[i].pa);	/* self-modifying code (block.c) */
+			}
 			/* writes to ROM are dropped */
 		} else {
 			mmio_access(cpu, x[i].pa | (l[i] & 0xfff), b, n[i], write);
@@ -309,8 +312,10 @@ void *cpu_rmw_ptr(struct cpu *cpu, int seg, uint64_t off, unsigned size)
 	if (e->tag_write == tlb_key(cpu, lin))
 		return (void *)(uintptr_t)(lin + e->addend);
 	mmu_xlate_page(cpu, lin, ACC_WRITE, &x);
-	if (x.flags & TLBF_RAM)
+	if (x.flags & TLBF_RAM) {
+		block_note_write(cpu, x.pa);	/* the caller writes through the pointer (block.c) */
 		return (void *)(uintptr_t)(lin + x.addend);
+	}
 	return NULL;
 }
 

@@ -59,6 +59,39 @@ static int mtrr_fixed_index(uint32_t index)
 
 #define PHYS_MASK_HI (~0ull << PHYS_ADDR_BITS)
 
+/* IA32_APIC_BASE: reserved bits clear, and x2APIC mode only with the APIC enabled (SDM vol. 3A 11.12.5). */
+static bool apic_base_ok(uint64_t v)
+{
+	if (v & (PHYS_MASK_HI | 0x2ffu))
+		return false;
+	return !((v & (1u << 10)) && !(v & (1u << 11)));
+}
+
+/* The local APIC lives in the VMM: its MSRs, and writes to the APIC base so it sees mode changes. */
+bool cpu_msr_vmm(uint32_t index, bool is_write)
+{
+	return (index >= 0x800 && index <= 0x8ff) || index == 0x6e0 ||
+	       (is_write && index == RV_MSR_APIC_BASE);
+}
+
+/* Like cpu_io_in: exit to the VMM, and on re-execution take its answer (or its #GP). */
+uint64_t cpu_msr_exit(struct cpu *cpu, uint32_t index, bool is_write, uint64_t value)
+{
+	if (cpu->msr_gp) {
+		cpu->msr_gp = false;
+		cpu_raise_gp0(cpu);
+	}
+	if (cpu->replay.next < cpu->replay.count)
+		return cpu->replay.value[cpu->replay.next++];
+	if (is_write && index == RV_MSR_APIC_BASE && !apic_base_ok(value))
+		cpu_raise_gp0(cpu);
+	cpu->exit.reason = CPU_EXIT_MSR;
+	cpu->exit.msr_index = index;
+	cpu->exit.is_write = is_write;
+	cpu->exit.data = is_write ? value : 0;
+	cpu_exit_restart(cpu);
+}
+
 bool cpu_rdmsr(struct cpu *cpu, uint32_t index, uint64_t *value)
 {
 	struct cpu_state *s = &cpu->s;
@@ -134,8 +167,8 @@ bool cpu_wrmsr(struct cpu *cpu, uint32_t index, uint64_t v)
 		return true;
 	}
 	case RV_MSR_APIC_BASE:
-		/* BSP (8), enable (11), base (12 up to the physical width); no x2APIC. */
-		if (v & (PHYS_MASK_HI | 0x6ffu))
+		/* BSP (8), x2APIC (10), enable (11), base (12 up to the physical width) */
+		if (!apic_base_ok(v))
 			return false;
 		s->apic_base = v;
 		return true;

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "cpu/block.h"
 #include "cpu/mmu.h"
 
 #define PTE_P   (1ull << 0)
@@ -231,7 +232,8 @@ void mmu_xlate_page(struct cpu *cpu, uint64_t lin, int acc, struct xlat *x)
 	e->flags = x->flags;
 	e->addend = x->addend;
 	e->tag_read = (s && r) ? key : 0;
-	e->tag_write = (s && s->kind == CPU_SLOT_RAM && w && wk.dirty) ? key : 0;
+	/* pages holding decoded blocks keep stores on the slow path, which sees self-modifying code (block.c) */
+	e->tag_write = (s && s->kind == CPU_SLOT_RAM && w && wk.dirty && !codemap_test(cpu, wk.pa)) ? key : 0;
 	e->tag_exec = (s && xok) ? key : 0;
 	if (__builtin_expect(cpu->s.dr7 & 0xff, 0)) {
 		/* a data breakpoint watches this page: its accesses go through the slow path (debug.c) */

@@ -40,6 +40,45 @@ void uart16550_init(struct uart16550 *uart, int out_fd)
 	uart->lsr = LSR_THRE | LSR_TEMT;
 }
 
+static unsigned uart_rx_depth(const struct uart16550 *uart)
+{
+	return uart->fcr & FCR_ENABLE ? UART16550_FIFO : 1;
+}
+
+static bool uart_rx_push(struct uart16550 *uart, uint8_t byte)
+{
+	if (uart->rx_len >= uart_rx_depth(uart))
+		return false;
+	uart->rx[(uart->rx_head + uart->rx_len) % UART16550_FIFO] = byte;
+	uart->rx_len++;
+	uart->lsr |= LSR_DR;
+	return true;
+}
+
+static uint8_t uart_rx_pop(struct uart16550 *uart)
+{
+	uint8_t byte;
+
+	if (!uart->rx_len)
+		return uart->rx[uart->rx_head];	/* an empty RBR reads its last byte again */
+	byte = uart->rx[uart->rx_head];
+	uart->rx_len--;
+	if (uart->rx_len) {
+		uart->rx_head = (uart->rx_head + 1) % UART16550_FIFO;
+	} else {
+		uart->rx_head = 0;
+		uart->rx[0] = byte;
+		uart->lsr &= ~LSR_DR;
+	}
+	return byte;
+}
+
+static void uart_rx_clear(struct uart16550 *uart)
+{
+	uart->rx_head = uart->rx_len = 0;
+	uart->lsr &= ~LSR_DR;
+}
+
 /* Highest-priority pending interrupt as the IIR encodes it (data sheet table 4). */
 static uint8_t uart_pending(const struct uart16550 *uart)
 {
@@ -66,8 +105,7 @@ static void uart_transmit(struct uart16550 *uart, uint8_t byte)
 {
 	if (uart->mcr & MCR_LOOP) {
 		/* Loopback (drivers use it to probe the chip): TX feeds RX. */
-		uart->rbr = byte;
-		uart->lsr |= LSR_DR;
+		uart_rx_push(uart, byte);
 	} else if (uart->out_fd >= 0) {
 		/* Unbuffered so that nothing printed before a crash is lost. */
 		while (write(uart->out_fd, &byte, 1) < 0 && errno == EINTR)
@@ -95,8 +133,7 @@ static uint8_t uart_read(struct uart16550 *uart, unsigned reg)
 	case UART_RBR_THR:
 		if (uart->lcr & LCR_DLAB)
 			return uart->dll;
-		uart->lsr &= ~LSR_DR;
-		return uart->rbr;
+		return uart_rx_pop(uart);
 	case UART_IER:
 		return uart->lcr & LCR_DLAB ? uart->dlm : uart->ier;
 	case UART_IIR_FCR:
@@ -138,9 +175,10 @@ static void uart_write(struct uart16550 *uart, unsigned reg, uint8_t v)
 		}
 		break;
 	case UART_IIR_FCR:
+		/* Turning the FIFOs on or off empties them (data sheet, FCR bit 0). */
+		if ((v ^ uart->fcr) & FCR_ENABLE || (v & FCR_CLEAR_RX))
+			uart_rx_clear(uart);
 		uart->fcr = v & 0xc9;
-		if (v & FCR_CLEAR_RX)
-			uart->lsr &= ~LSR_DR;
 		break;
 	case UART_LCR:
 		uart->lcr = v;
@@ -154,6 +192,25 @@ static void uart_write(struct uart16550 *uart, unsigned reg, uint8_t v)
 	default:		/* LSR and MSR are read-only */
 		break;
 	}
+}
+
+size_t uart16550_receive(struct uart16550 *uart, const uint8_t *buf, size_t len)
+{
+	size_t n = 0;
+
+	/*
+	 * In loopback the receiver is cut off from the line. Host input also
+	 * waits until the guest has set the receiver up (RX interrupt on, or
+	 * FIFOs on for polling): drivers reset the FIFOs while they start, and
+	 * bytes that arrived before would be lost there. A guest that polls
+	 * with FIFOs off and no RX interrupt receives nothing (not needed yet).
+	 */
+	if (!(uart->ier & IER_ERBFI) && !(uart->fcr & FCR_ENABLE))
+		return 0;
+	while (n < len && !(uart->mcr & MCR_LOOP) && uart_rx_push(uart, buf[n]))
+		n++;
+	uart_update_irq(uart);
+	return n;
 }
 
 void uart16550_access(void *opaque, uint64_t offset, unsigned size,

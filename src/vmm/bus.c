@@ -16,12 +16,12 @@ void bus_free(struct bus *bus)
 	memset(bus, 0, sizeof(*bus));
 }
 
-int bus_register(struct bus *bus, uint64_t base, uint64_t len,
-		 bus_access_fn *fn, void *opaque, const char *name)
+static int bus_insert(struct bus *bus, uint64_t base, uint64_t len, bus_access_fn *fn,
+		      bus_access_cpu_fn *fn_cpu, void *opaque, const char *name)
 {
 	unsigned i;
 
-	if (len == 0 || base + len - 1 < base || !fn)
+	if (len == 0 || base + len - 1 < base || (!fn && !fn_cpu))
 		return -EINVAL;
 	/* Index of the first range that starts above `base`. */
 	for (i = 0; i < bus->count && bus->range[i].base <= base; i++)
@@ -46,10 +46,22 @@ int bus_register(struct bus *bus, uint64_t base, uint64_t len,
 	memmove(&bus->range[i + 1], &bus->range[i],
 		(bus->count - i) * sizeof(bus->range[0]));
 	bus->range[i] = (struct bus_range){
-		.base = base, .len = len, .fn = fn, .opaque = opaque, .name = name,
+		.base = base, .len = len, .fn = fn, .fn_cpu = fn_cpu, .opaque = opaque, .name = name,
 	};
 	bus->count++;
 	return 0;
+}
+
+int bus_register(struct bus *bus, uint64_t base, uint64_t len,
+		 bus_access_fn *fn, void *opaque, const char *name)
+{
+	return fn ? bus_insert(bus, base, len, fn, NULL, opaque, name) : -EINVAL;
+}
+
+int bus_register_cpu(struct bus *bus, uint64_t base, uint64_t len,
+		     bus_access_cpu_fn *fn, void *opaque, const char *name)
+{
+	return fn ? bus_insert(bus, base, len, NULL, fn, opaque, name) : -EINVAL;
 }
 
 const struct bus_range *bus_find(const struct bus *bus, uint64_t addr)
@@ -73,6 +85,12 @@ const struct bus_range *bus_find(const struct bus *bus, uint64_t addr)
 int bus_access(const struct bus *bus, uint64_t addr, unsigned size,
 	       bool is_write, uint64_t *data)
 {
+	return bus_access_cpu(bus, 0, addr, size, is_write, data);
+}
+
+int bus_access_cpu(const struct bus *bus, unsigned cpu, uint64_t addr, unsigned size,
+		   bool is_write, uint64_t *data)
+{
 	const struct bus_range *r = bus_find(bus, addr);
 
 	if (!r) {
@@ -82,6 +100,9 @@ int bus_access(const struct bus *bus, uint64_t addr, unsigned size,
 	}
 	if (!is_write)
 		*data = 0;
-	r->fn(r->opaque, addr - r->base, size, is_write, data);
+	if (r->fn_cpu)
+		r->fn_cpu(r->opaque, cpu, addr - r->base, size, is_write, data);
+	else
+		r->fn(r->opaque, addr - r->base, size, is_write, data);
 	return 0;
 }

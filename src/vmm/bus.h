@@ -13,9 +13,14 @@
 typedef void bus_access_fn(void *opaque, uint64_t offset, unsigned size,
 			   bool is_write, uint64_t *data);
 
+/* The same for devices with one instance per vCPU (the local APIC): `cpu` is the accessing vCPU. */
+typedef void bus_access_cpu_fn(void *opaque, unsigned cpu, uint64_t offset, unsigned size,
+			       bool is_write, uint64_t *data);
+
 struct bus_range {
 	uint64_t base, len;
 	bus_access_fn *fn;
+	bus_access_cpu_fn *fn_cpu;	/* instead of fn, for per-vCPU devices */
 	void *opaque;
 	const char *name;
 };
@@ -33,6 +38,10 @@ void bus_free(struct bus *bus);
 int bus_register(struct bus *bus, uint64_t base, uint64_t len,
 		 bus_access_fn *fn, void *opaque, const char *name);
 
+/* A range whose callback learns which vCPU made the access (see bus_access_cpu). */
+int bus_register_cpu(struct bus *bus, uint64_t base, uint64_t len,
+		     bus_access_cpu_fn *fn, void *opaque, const char *name);
+
 /* The range holding `addr`, or NULL. */
 const struct bus_range *bus_find(const struct bus *bus, uint64_t addr);
 
@@ -43,5 +52,8 @@ const struct bus_range *bus_find(const struct bus *bus, uint64_t addr);
  */
 int bus_access(const struct bus *bus, uint64_t addr, unsigned size,
 	       bool is_write, uint64_t *data);
+/* bus_access on behalf of vCPU `cpu` (bus_access itself is vCPU 0's). */
+int bus_access_cpu(const struct bus *bus, unsigned cpu, uint64_t addr, unsigned size,
+		   bool is_write, uint64_t *data);
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "boot/linux.h"
 #include "boot/multiboot.h"
 #include "vmm/machine_priv.h"
 
@@ -38,6 +39,8 @@ static int machine_attach_devices(struct machine *m, char *err, size_t errlen)
 	if (!ret)
 		ret = machine_add_io(m, POST_CODE_PORT, 1, post_code_access, &m->post,
 				     "post-code", err, errlen);
+	if (!ret)
+		ret = pc_create(m, err, errlen);
 	if (!ret && m->cfg.debug_exit) {
 		m->dbg_exit.on_exit = machine_debug_exit;
 		m->dbg_exit.opaque = m;
@@ -47,7 +50,9 @@ static int machine_attach_devices(struct machine *m, char *err, size_t errlen)
 	return ret;
 }
 
-static int machine_load_kernel(struct machine *m, char *err, size_t errlen)
+/* A bzImage goes through the Linux boot protocol; anything else must be multiboot. */
+static int machine_load_image(struct machine *m, struct rv_regs *regs,
+			      struct rv_sregs *sregs, char *why, size_t whylen)
 {
 	struct multiboot_args args = {
 		.kernel = m->cfg.kernel,
@@ -58,6 +63,29 @@ static int machine_load_kernel(struct machine *m, char *err, size_t errlen)
 		.initrd_size = m->cfg.initrd_size,
 		.initrd_path = m->cfg.initrd_path,
 	};
+
+	if (linux_probe(m->cfg.kernel, m->cfg.kernel_size)) {
+		struct linux_args la = {
+			.kernel = m->cfg.kernel,
+			.kernel_size = m->cfg.kernel_size,
+			.cmdline = m->cfg.append,
+			.initrd = m->cfg.initrd,
+			.initrd_size = m->cfg.initrd_size,
+			.entry = m->cfg.boot_entry == 32 ? LINUX_ENTRY_32 : LINUX_ENTRY_64,
+			.acpi_rsdp_addr = m->acpi_rsdp,
+		};
+
+		return linux_load(&la, &m->mem, regs, sregs, why, whylen);
+	}
+	if (m->cfg.boot_entry) {
+		snprintf(why, whylen, "--boot-entry applies to Linux bzImage kernels only");
+		return -EINVAL;
+	}
+	return multiboot_load(&args, &m->mem, regs, sregs, why, whylen);
+}
+
+int machine_load_kernel(struct machine *m, char *err, size_t errlen)
+{
 	struct rv_vcpu *cpu = m->vcpu[0].cpu;
 	struct rv_regs regs;
 	struct rv_sregs sregs;
@@ -69,7 +97,7 @@ static int machine_load_kernel(struct machine *m, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot read the vCPU state: %s", strerror(-ret));
 		return ret;
 	}
-	ret = multiboot_load(&args, &m->mem, &regs, &sregs, why, sizeof(why));
+	ret = machine_load_image(m, &regs, &sregs, why, sizeof(why));
 	if (ret) {
 		snprintf(err, errlen, "kernel '%s': %s", m->cfg.kernel_path, why);
 		return ret;
@@ -78,8 +106,15 @@ static int machine_load_kernel(struct machine *m, char *err, size_t errlen)
 	if (!ret)
 		ret = rv_vcpu_set_regs(cpu, &regs);
 	if (ret)
-		snprintf(err, errlen, "cannot set the multiboot entry state: %s", strerror(-ret));
+		snprintf(err, errlen, "cannot set the kernel's entry state: %s", strerror(-ret));
 	return ret;
+}
+
+static uint64_t machine_guest_ns(void *opaque)
+{
+	struct machine *m = opaque;
+
+	return clock_now(&m->pc.clock);
 }
 
 int machine_create(struct machine **mp, const struct machine_config *config,
@@ -96,7 +131,7 @@ int machine_create(struct machine **mp, const struct machine_config *config,
 		return -EINVAL;
 	}
 	if (config->cpus < 1 || config->cpus > MACHINE_MAX_CPUS) {
-		snprintf(err, errlen, "%u vCPUs requested, but only %u is supported until SMP lands",
+		snprintf(err, errlen, "%u vCPUs requested: from 1 to %u are supported",
 			 config->cpus, MACHINE_MAX_CPUS);
 		return -EINVAL;
 	}
@@ -116,6 +151,9 @@ int machine_create(struct machine **mp, const struct machine_config *config,
 	pthread_cond_init(&m->cond, NULL);
 	atomic_init(&m->stopping, false);
 
+	/* One clock for the VM: the devices' timers and the guest TSC read the same time. */
+	vmcfg.clock_ns = machine_guest_ns;
+	vmcfg.clock_opaque = m;
 	ret = rv_vm_create(&m->vm, &vmcfg);
 	if (ret) {
 		snprintf(err, errlen, "cannot create the VM: %s", strerror(-ret));
@@ -130,6 +168,9 @@ int machine_create(struct machine **mp, const struct machine_config *config,
 			goto fail;
 	}
 	ret = machine_attach_devices(m, err, errlen);
+	if (ret)
+		goto fail;
+	ret = machine_acpi_create(m, err, errlen);
 	if (ret)
 		goto fail;
 	for (i = 0; i < config->cpus; i++) {
@@ -168,6 +209,8 @@ void machine_destroy(struct machine *m)
 	if (m->vm)
 		rv_vm_destroy(m->vm);
 	memory_destroy(m);
+	machine_acpi_destroy(m);
+	pc_destroy(m);
 	bus_free(&m->io);
 	bus_free(&m->mmio);
 	pthread_cond_destroy(&m->cond);

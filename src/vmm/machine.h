@@ -10,12 +10,12 @@
 #include "ringvm/ringvm.h"
 
 #define MACHINE_MIN_MEM   (2ull << 20)
-#define MACHINE_MAX_CPUS  1		/* until SMP (LAPIC, SIPI) lands */
+#define MACHINE_MAX_CPUS  16		/* one LAPIC each (LAPIC_MAX bounds it too) */
 
 struct machine_config {
 	uint64_t mem_size;		/* bytes of guest RAM */
 	unsigned cpus;
-	/* Images the caller has read; they must stay valid during machine_create(). */
+	/* Images the caller has read; valid until machine_destroy() (a guest reset loads them again). */
 	const uint8_t *kernel;		/* multiboot kernel, or NULL */
 	size_t kernel_size;
 	const char *kernel_path;
@@ -23,10 +23,14 @@ struct machine_config {
 	const uint8_t *initrd;
 	size_t initrd_size;
 	const char *initrd_path;
+	unsigned boot_entry;		/* Linux bzImage entry: 64 or 32; 0 means the default (64) */
 	const uint8_t *bios;		/* firmware ROM, or NULL */
 	size_t bios_size;
 	bool debug_exit;		/* isa-debug-exit at port 0xF4 */
 	int serial_fd;			/* COM1 output */
+	bool serial_input;		/* feed serial_in_fd to COM1's receiver */
+	int serial_in_fd;
+	bool no_reboot;			/* a guest reset ends the run (MACHINE_END_REBOOT) instead of restarting */
 	bool verbose;
 	/* Diagnostics for --verbose (unclaimed I/O, ...); the VMM never prints itself. */
 	void (*log)(void *opaque, const char *fmt, va_list ap);
@@ -40,7 +44,9 @@ enum machine_end {
 	MACHINE_END_INVALID_STATE,
 	MACHINE_END_HALTED,		/* every vCPU halted and nothing can wake one */
 	MACHINE_END_SIGNAL,		/* machine_stop() from the host */
+	MACHINE_END_REBOOT,		/* the guest reset the machine and no_reboot is set */
 	MACHINE_END_ERROR,		/* the engine failed */
+	MACHINE_END_QUIT,		/* machine_quit(): the user asked (console escape key) */
 };
 
 struct machine_result {
@@ -69,5 +75,16 @@ int machine_run(struct machine *m, struct machine_result *result);
 
 /* End a running machine from another thread (not from a signal handler). */
 void machine_stop(struct machine *m, int signo);
+
+/* End a running machine because the user asked (the console's quit key); any thread. */
+void machine_quit(struct machine *m);
+
+/*
+ * The guest asked for a reset (8042 0xFE, port 0x92, 0xCF9, ...): every
+ * vCPU stops; then, unless no_reboot is set, machine_run() resets the
+ * vCPUs and devices, reloads the guest and runs it again. Callable from
+ * any thread, with or without the platform lock held.
+ */
+void machine_request_reset(struct machine *m);
 
 #endif

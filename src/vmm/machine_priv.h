@@ -10,8 +10,11 @@
 #include "devices/uart16550.h"
 #include "vmm/bus.h"
 #include "vmm/machine.h"
+#include "vmm/pc.h"
 
 struct machine;
+
+#define MACHINE_MAX_RESET_HOOKS 16
 
 /* A vCPU's lifecycle: created, running in its thread, finished. */
 enum vm_vcpu_state { VCPU_CREATED, VCPU_RUNNING, VCPU_FINISHED };
@@ -22,6 +25,14 @@ struct vm_vcpu {
 	struct rv_vcpu *cpu;
 	pthread_t thread;
 	enum vm_vcpu_state state;
+	bool irq_window;		/* the interrupt-window exit is requested */
+	/* SMP (pc_apic.c); under the machine lock unless noted */
+	bool wake;			/* something may wake this halted vCPU: look again */
+	bool wait_sipi;			/* INIT received (or an AP since reset): wait for a SIPI */
+	bool init_pending, sipi_pending;
+	uint8_t sipi_vector;
+	atomic_bool mp_event;		/* INIT/SIPI state to look at (read lock-free by the run loop) */
+	uint64_t cr8;			/* vCPU thread only: CR8 as the LAPIC's TPR last saw it */
 };
 
 struct machine {
@@ -39,23 +50,89 @@ struct machine {
 	struct uart16550 com1;
 	struct debug_exit dbg_exit;
 	struct post_code post;
+	uint8_t *acpi_rom;		/* ACPI tables at 0xE0000 (pc_acpi.c), or NULL */
+	uint64_t acpi_rsdp;		/* guest-physical RSDP, or 0 */
+	struct pc_platform pc;		/* PIC, PIT, RTC, 8042, clock: see vmm/pc.h */
 
 	unsigned nr_vcpus;
 	struct vm_vcpu vcpu[MACHINE_MAX_CPUS];
-	unsigned irq_sources;		/* devices that can wake a halted vCPU (none yet) */
 
 	pthread_mutex_t lock;		/* guards what follows */
 	pthread_cond_t cond;
 	bool ended;
 	unsigned nr_halted;		/* vCPUs halted for good */
+	bool irq_wake;			/* the PIC's INT rose since a halted vCPU looked */
 	struct machine_result result;
 	atomic_bool stopping;		/* read lock-free by the run loops */
+
+	/* reset.c: what else a machine reset must put back (devices of other files). */
+	struct machine_reset_hook {
+		void (*fn)(void *opaque);
+		void *opaque;
+	} reset_hook[MACHINE_MAX_RESET_HOOKS];
+	unsigned nr_reset_hooks;
+	unsigned boots;			/* completed resets (the guest is in boot boots + 1) */
+	bool reset_pending;		/* under lock: the guest asked for a reset, vCPUs are stopping */
 };
 
 /* memory.c */
 int memory_create(struct machine *m, char *err, size_t errlen);
 int memory_map_bios(struct machine *m, char *err, size_t errlen);
 void memory_destroy(struct machine *m);
+
+/* pc.c: the legacy platform (called in machine_create / machine_run / machine_destroy) */
+int pc_create(struct machine *m, char *err, size_t errlen);
+int pc_start(struct machine *m);
+void pc_stop(struct machine *m);
+void pc_destroy(struct machine *m);
+
+/* machine.c: place the kernel in RAM and set vCPU 0's entry state (at create and after a reset) */
+int machine_load_kernel(struct machine *m, char *err, size_t errlen);
+
+/* pc_pci.c: the PCI host bridge and bus 0 (from pc_create); returns 0 or -errno with err set */
+int pc_pci_attach(struct machine *m, char *err, size_t errlen);
+
+/* pc_acpi.c: the ACPI PM device (from pc_create), the tables (machine_create) */
+int pc_acpi_attach(struct machine *m, char *err, size_t errlen);
+int machine_acpi_create(struct machine *m, char *err, size_t errlen);
+void machine_acpi_destroy(struct machine *m);
+
+/* reset.c */
+/*
+ * A device of another file that has state to put back at a machine reset
+ * (LAPIC, IOAPIC, ACPI PM, PCI, ...) registers fn here in machine_create;
+ * it runs with the platform lock held and no vCPU thread running, after
+ * the legacy devices are reset and before RAM is reloaded. -ENOSPC if full.
+ */
+int machine_add_reset_hook(struct machine *m, void (*fn)(void *opaque), void *opaque);
+/* One vCPU back to its power-on state (the BSP's; APs: see the comment in reset.c). */
+int vcpu_reset(struct vm_vcpu *v);
+/*
+ * Called by machine_run() when every vCPU thread and the platform threads
+ * have stopped: true if the run ended in a guest reset that must be
+ * carried out; then the machine is reset, reloaded and ready to start
+ * again. On a failure it records MACHINE_END_ERROR and returns false.
+ */
+bool machine_reset_if_requested(struct machine *m);
+
+/* pc_apic.c: local APICs, IOAPIC, INIT/SIPI (the vcpu.c side of SMP) */
+int pc_apic_create(struct machine *m, char *err, size_t errlen);
+/* The ISA IRQ wire: to the 8259 pair and to the IOAPIC (IRQ 0 -> GSI 2). An irq_line `set`, opaque = machine. */
+void pc_isa_irq_set(void *opaque, int irq, bool level);
+/* Lock-free: an interrupt (PIC via LINT0, or the LAPIC) waits for v. */
+bool apic_vcpu_want_irq(struct vm_vcpu *v);
+/* Interrupt acknowledge at the window: the vector to inject, false if nothing is left. */
+bool apic_vcpu_ack(struct vm_vcpu *v, uint8_t *vector);
+/* HLT: platform lock held. Whether an interrupt is ready now; whether a device could still raise one. */
+bool apic_vcpu_irq_ready(struct vm_vcpu *v);
+bool apic_vcpu_can_wake(struct vm_vcpu *v);
+void apic_vcpu_msr(struct vm_vcpu *v, struct rv_exit *ex);
+/* After an MMIO access to the LAPIC page: a TPR write reaches CR8. */
+void apic_vcpu_mmio_done(struct vm_vcpu *v);
+/* After every exit: CR8 writes reach the TPR. */
+void apic_vcpu_sync_cr8(struct vm_vcpu *v, uint64_t cr8);
+/* INIT/SIPI: handle v->mp_event; false if the machine is ending. */
+bool apic_vcpu_mp_event(struct vm_vcpu *v);
 
 /* vcpu.c */
 /*
@@ -66,5 +143,7 @@ void memory_destroy(struct machine *m);
 void machine_finish(struct machine *m, enum machine_end end, struct vm_vcpu *v,
 		    int64_t detail, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void machine_log(struct machine *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* vcpu.c: wait, counted as halted for good, until v->wake (or the end); false if the machine ended. */
+bool vcpu_wait_wake(struct vm_vcpu *v, bool counted, const char *why);
 
 #endif

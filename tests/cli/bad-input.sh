@@ -33,7 +33,8 @@ expect_error "--mem beyond host"     2 "more than the host"               -- run
 expect_error "--mem 1T"              2 "more than the host"               -- run --kernel "$K" --mem 1T
 expect_error "--cpus 0"              2 "--cpus"                           -- run --kernel "$K" --cpus 0
 expect_error "--cpus x"              2 "--cpus"                           -- run --kernel "$K" --cpus x
-expect_error "--cpus 2 (no SMP yet)" 2 "only 1"                           -- run --kernel "$K" --cpus 2
+expect_error "--cpus 17"             2 "from 1 to 16"                     -- run --kernel "$K" --cpus 17
+expect_error "--cpus 1000"           2 "from 1 to 16"                     -- run --kernel "$K" --cpus 1000
 expect_error "unknown long option"   2 "unknown option '--frobnicate'"    -- run --kernel "$K" --frobnicate
 expect_error "unknown short option"  2 "unknown option '-q'"              -- run -q
 expect_error "option without value"  2 "'--kernel' needs a value"         -- run --kernel

@@ -4,12 +4,15 @@
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 40
 FUZZ_MB_SECONDS ?= 15
+FUZZ_LINUX_SECONDS ?= 15
 FUZZ_FLAGS    = -std=gnu11 -O1 -g -Iinclude -Isrc -D_GNU_SOURCE -fno-strict-aliasing \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
                 -Wall -Wextra -Werror -Wno-unused-parameter
 FUZZ_BIN     := $(BUILD)/fuzz/fuzz_cpu
 FUZZ_MB_BIN  := $(BUILD)/fuzz/fuzz_multiboot
 BOOT_SRC     := src/boot/multiboot.c src/boot/guestmem.c
+FUZZ_LINUX_BIN := $(BUILD)/fuzz/fuzz_linux
+LINUX_SRC    := src/boot/linux.c src/boot/linux_entry.c src/boot/e820.c src/boot/guestmem.c
 
 .PHONY: fuzz-long
 
@@ -21,10 +24,16 @@ $(FUZZ_MB_BIN): tests/fuzz/fuzz_multiboot.c $(BOOT_SRC) $(wildcard src/boot/*.h 
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_multiboot.c $(BOOT_SRC)
 
-test-fuzz: $(FUZZ_BIN) $(FUZZ_MB_BIN)
+$(FUZZ_LINUX_BIN): tests/fuzz/fuzz_linux.c $(LINUX_SRC) $(wildcard src/boot/*.h include/ringvm/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_linux.c $(LINUX_SRC)
+
+test-fuzz: $(FUZZ_BIN) $(FUZZ_MB_BIN) $(FUZZ_LINUX_BIN)
 	tests/fuzz/run.sh $(FUZZ_BIN) $(FUZZ_SECONDS)
 	tests/fuzz/run.sh $(FUZZ_MB_BIN) $(FUZZ_MB_SECONDS)
+	tests/fuzz/run.sh $(FUZZ_LINUX_BIN) $(FUZZ_LINUX_SECONDS)
 
-fuzz-long: $(FUZZ_BIN) $(FUZZ_MB_BIN)
+fuzz-long: $(FUZZ_BIN) $(FUZZ_MB_BIN) $(FUZZ_LINUX_BIN)
 	tests/fuzz/run.sh $(FUZZ_BIN) $(or $(FUZZ_LONG_SECONDS),3600)
 	tests/fuzz/run.sh $(FUZZ_MB_BIN) $(or $(FUZZ_LONG_SECONDS),3600)
+	tests/fuzz/run.sh $(FUZZ_LINUX_BIN) $(or $(FUZZ_LONG_SECONDS),3600)

@@ -178,7 +178,7 @@ static bool native_probe_compat(uint16_t sel)
  * Some hosts (paravirtualised guests) refuse the GDT's 32-bit user CS;
  * a flat 32-bit code segment of our own in the LDT may still work.
  */
-static bool native_setup_compat(void)
+bool native_setup_compat(void)
 {
 	struct user_desc d;
 
@@ -220,7 +220,7 @@ int native_init(void)
 	    sigaction(SIGILL, &sa, NULL) || sigaction(SIGBUS, &sa, NULL) ||
 	    sigaction(SIGTRAP, &sa, NULL))
 		return -errno;
-	native_setup_compat();
+	/* No compatibility-mode probe here: it runs only with --compat (see README.md). */
 	return 0;
 }
 

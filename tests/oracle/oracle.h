@@ -140,6 +140,8 @@ void oracle_forms_sse(struct oracle_set *set) __attribute__((weak));	/* forms_ss
 
 /* Native runner (native.c). */
 int native_init(void);
+/* Probe the host for 32-bit compatibility mode (only with --compat); true if usable. */
+bool native_setup_compat(void);
 bool native_has_compat32(void);
 bool native_has_feature(enum oracle_feature f);
 /* Install the instruction for the next runs; returns its address. */

@@ -234,7 +234,10 @@ static void test_cpuid_consistency(void **state)
 	assert_false(o[2] & (1u << 26));	/* no XSAVE */
 	assert_false(o[2] & (1u << 28));	/* no AVX */
 	assert_true(o[2] & (1u << 30));		/* RDRAND */
-	assert_false(o[3] & (1u << 9));		/* no APIC yet */
+	assert_true(o[3] & (1u << 9));		/* APIC (the VMM's, issue 3) */
+	assert_true(o[2] & (1u << 21));		/* x2APIC: its MSRs exit to the VMM */
+	assert_true(o[2] & (1u << 24));		/* TSC-deadline: the TSC follows the VM clock */
+	assert_true(o[2] & (1u << 31));		/* hypervisor present */
 	cpu_cpuid(&cpu, 7, 0, o);
 	assert_int_equal(o[1], 1u << 18);	/* RDSEED only */
 	assert_int_equal(o[2], 1u << 22);	/* RDPID only */

@@ -1,0 +1,179 @@
+/* The block cache (src/cpu/block.c): self-modifying code, exact budget, RIP and icount inside blocks. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "cpu/cpu.h"
+
+#define RAM_SIZE (1u << 20)
+
+static struct cpu_memmap map;
+static uint8_t *ram;
+static struct cpu *cpu;
+
+static int setup(void **state)
+{
+	ram = aligned_alloc(4096, RAM_SIZE);
+	memset(ram, 0, RAM_SIZE);
+	memset(&map, 0, sizeof(map));
+	map.count = 1;
+	map.slot[0] = (struct cpu_mem_slot){ .gpa = 0, .size = RAM_SIZE, .host = ram, .kind = CPU_SLOT_RAM };
+	cpu = aligned_alloc(64, (sizeof(*cpu) + 63) & ~(size_t)63);
+	cpu_init(cpu, &map);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	cpu_fini(cpu);
+	free(cpu);
+	free(ram);
+	return 0;
+}
+
+/* Flat 32-bit protected mode, no paging, HLT exits. */
+static void flat32(uint64_t rip)
+{
+	uint64_t icount = cpu->icount;
+
+	cpu_reset(cpu);
+	cpu->icount = icount;
+	cpu->s.cr0 |= RV_CR0_PE;
+	for (int i = 0; i < 6; i++) {
+		cpu->s.seg[i].base = 0;
+		cpu->s.seg[i].limit = 0xffffffff;
+		cpu->s.seg[i].attrib = i == RV_CS ? 0xc9b : 0xc93;
+	}
+	cpu->s.gpr[RV_RSP] = 0x8000;
+	cpu_update_mode(cpu);
+	cpu->s.rip = rip;
+}
+
+/* Run again from rip with the TLB kept warm (cpu_reset would flush it and force single steps). */
+static enum cpu_exit rerun(uint64_t rip)
+{
+	cpu->s.rip = rip;
+	cpu->halted = false;
+	return cpu_run(cpu, 0);
+}
+
+#define PUT(addr, ...) memcpy(ram + (addr), (const uint8_t[]){ __VA_ARGS__ }, sizeof((const uint8_t[]){ __VA_ARGS__ }))
+
+/*
+ * A store into the next instruction of the same block: x86 executes the
+ * new bytes (SDM vol. 3, 11.6). The block is run twice first, so that a
+ * stale decoded copy of "mov eax, 1" exists when the store changes it.
+ */
+static void test_smc_next_insn(void **state)
+{
+	PUT(0x1000, 0xc6, 0x05, 0x08, 0x10, 0x00, 0x00, 0x01);	/* mov byte [0x1008], 1 */
+	PUT(0x1007, 0xb8, 0x01, 0x00, 0x00, 0x00);		/* mov eax, 1 */
+	PUT(0x100c, 0xf4);					/* hlt */
+	flat32(0x1000);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(rerun(0x1000), CPU_EXIT_HLT);
+		assert_int_equal(cpu->s.gpr[RV_RAX], 1);
+	}
+	/* now the store writes 0x42 into the immediate of the next instruction */
+	ram[0x1006] = 0x42;
+	cpu->icount = 0;
+	assert_int_equal(rerun(0x1000), CPU_EXIT_HLT);
+	assert_int_equal(cpu->s.gpr[RV_RAX], 0x42);
+	assert_int_equal(cpu->icount, 3);
+	assert_int_equal(cpu->s.rip, 0x100d);
+}
+
+/* REP MOVSB copying over code that follows it in the same block. */
+static void test_smc_rep_movs(void **state)
+{
+	PUT(0x3000, 0xbe, 0x00, 0x20, 0x00, 0x00);	/* mov esi, 0x2000 */
+	PUT(0x3005, 0xbf, 0x14, 0x30, 0x00, 0x00);	/* mov edi, 0x3014 */
+	PUT(0x300a, 0xb9, 0x05, 0x00, 0x00, 0x00);	/* mov ecx, 5 */
+	PUT(0x300f, 0xf3, 0xa4);			/* rep movsb */
+	PUT(0x3011, 0x90, 0x90, 0x90);			/* nop x3 */
+	PUT(0x3014, 0xb8, 0x01, 0x00, 0x00, 0x00);	/* mov eax, 1 (overwritten) */
+	PUT(0x3019, 0xf4);				/* hlt */
+	PUT(0x2000, 0xb8, 0x01, 0x00, 0x00, 0x00);	/* first the same bytes */
+	flat32(0x3000);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(rerun(0x3000), CPU_EXIT_HLT);
+		assert_int_equal(cpu->s.gpr[RV_RAX], 1);
+	}
+	PUT(0x2000, 0xb8, 0x77, 0x00, 0x00, 0x00);	/* mov eax, 0x77 */
+	assert_int_equal(rerun(0x3000), CPU_EXIT_HLT);
+	assert_int_equal(cpu->s.gpr[RV_RAX], 0x77);
+	assert_int_equal(cpu->s.rip, 0x301a);
+}
+
+/* A write by someone else (DMA, another vCPU) between runs is seen at the next block entry. */
+static void test_smc_external_write(void **state)
+{
+	PUT(0x4000, 0xb8, 0x05, 0x00, 0x00, 0x00, 0x40, 0xf4);	/* mov eax, 5; inc eax; hlt */
+	flat32(0x4000);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(rerun(0x4000), CPU_EXIT_HLT);
+		assert_int_equal(cpu->s.gpr[RV_RAX], 6);
+	}
+	ram[0x4005] = 0x48;						/* inc eax -> dec eax */
+	assert_int_equal(rerun(0x4000), CPU_EXIT_HLT);
+	assert_int_equal(cpu->s.gpr[RV_RAX], 4);
+}
+
+/* The budget is exact even when it ends inside a block; RIP and icount follow. */
+static void test_budget_exact(void **state)
+{
+	for (unsigned i = 0; i < 20; i++)
+		ram[0x5000 + i] = 0x40;					/* inc eax */
+	ram[0x5014] = 0xf4;
+	flat32(0x5000);
+	for (int warm = 0; warm < 2; warm++)
+		assert_int_equal(rerun(0x5000), CPU_EXIT_HLT);
+	for (unsigned n = 1; n <= 21; n++) {
+		cpu->s.rip = 0x5000;
+		cpu->halted = false;
+		cpu->s.gpr[RV_RAX] = 0;
+		cpu->icount = 100;
+		assert_int_equal(cpu_run(cpu, n), n == 21 ? CPU_EXIT_HLT : CPU_EXIT_BUDGET);
+		assert_int_equal(cpu->icount, 100 + n);
+		assert_int_equal(cpu->s.gpr[RV_RAX], n > 20 ? 20 : n);
+		assert_int_equal(cpu->s.rip, 0x5000 + n);
+	}
+}
+
+/* A fault in the middle of a block: RIP at the faulting instruction, earlier ones retired. */
+static void test_fault_mid_block(void **state)
+{
+	PUT(0x6000, 0x40, 0x40, 0x8b, 0x05, 0x00, 0x00, 0x10, 0x00, 0x40, 0xf4);	/* inc; inc; mov eax,[0x100000]; inc; hlt */
+	flat32(0x6000);
+	cpu->s.seg[RV_DS].limit = 0xfffff;	/* the load is past the DS limit: #GP(0) */
+	cpu->s.idtr.limit = 0;			/* delivery fails: #DF, triple fault */
+	assert_int_equal(cpu_run(cpu, 0), CPU_EXIT_SHUTDOWN);
+	/* again with the TLB warm, so the whole run is one block */
+	cpu->s.seg[RV_CS] = cpu->s.seg[RV_DS];
+	cpu->s.seg[RV_CS].attrib = 0xc9b;
+	cpu->s.seg[RV_CS].limit = 0xffffffff;
+	cpu->s.gpr[RV_RAX] = 0;
+	cpu->icount = 0;
+	cpu->exc_nesting = -1;
+	assert_int_equal(rerun(0x6000), CPU_EXIT_SHUTDOWN);
+	assert_int_equal(cpu->s.gpr[RV_RAX], 2);
+	assert_int_equal(cpu->icount, 2);
+	assert_int_equal(cpu->s.rip, 0x6002);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_smc_next_insn),
+		cmocka_unit_test(test_smc_rep_movs),
+		cmocka_unit_test(test_smc_external_write),
+		cmocka_unit_test(test_budget_exact),
+		cmocka_unit_test(test_fault_mid_block),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
