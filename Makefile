@@ -24,7 +24,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 
-.PHONY: all clean test test-unit test-oracle test-cli test-fuzz test-long asan demo bench deps
+.PHONY: all clean test test-unit test-oracle test-cli test-fuzz test-long asan demo demo-modes bench deps
 
 all: $(BUILD)/ringvm
 
@@ -64,8 +64,18 @@ asan:
 deps:
 	scripts/deps
 
-# The demo guest: a multiboot kernel that walks real -> protected -> long mode and back.
+# The demo: Debian 12's stock kernel (downloaded once into ~/.cache/ringvm by
+# scripts/fetch-kernel) with a busybox initramfs, booted to an interactive
+# shell on the serial console. Ctrl-A x quits; `poweroff -f` powers off.
 demo: deps all
+	@kernel=$$(scripts/fetch-kernel --kernel) && initrd=$$(scripts/make-initramfs) && \
+	  echo "ringvm: booting $$kernel to a shell (the soft CPU takes a minute or two; Ctrl-A x quits)" && \
+	  $(BUILD)/ringvm run --kernel "$$kernel" --initrd "$$initrd" --append "console=ttyS0" \
+	    --mem 512M --cpus $(or $(CPUS),1) --stats; \
+	  status=$$?; [ $$status -eq 0 ] || [ $$status -eq 16 ] # poweroff, or Ctrl-A x
+
+# The multiboot guest that walks real -> protected -> long mode and back.
+demo-modes: deps all
 	tests/guests/build.sh $(BUILD)/guests
 	$(BUILD)/ringvm run --kernel $(BUILD)/guests/modes.bin --debug-exit --stats; \
 	  status=$$?; [ $$status -eq 33 ] && echo "demo guest passed" || { echo "demo guest ended with status $$status"; exit 1; }

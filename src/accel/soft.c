@@ -107,6 +107,23 @@ static uint64_t soft_read_tsc(void *opaque)
 	return accel_tsc(opaque);
 }
 
+/*
+ * CPUID describes every vCPU as a core of one package, so each needs the
+ * count. vCPUs are created before any runs (vm->lock held), so updating the
+ * existing ones here is race-free; `added` is not in vm->vcpu[] yet.
+ */
+static void soft_count_cpus(struct rv_vm *vm, struct rv_vcpu *added)
+{
+	uint32_t n = 1;
+
+	for (unsigned i = 0; i < ACCEL_MAX_VCPUS; i++)
+		n += vm->vcpu[i] != NULL;
+	for (unsigned i = 0; i < ACCEL_MAX_VCPUS; i++)
+		if (vm->vcpu[i])
+			cpu_of(vm->vcpu[i])->nr_cpus = n;
+	cpu_of(added)->nr_cpus = n;
+}
+
 static int soft_vcpu_init(struct rv_vcpu *v)
 {
 	struct soft_vm *s = v->vm->engine;
@@ -125,6 +142,7 @@ static int soft_vcpu_init(struct rv_vcpu *v)
 	pthread_mutex_init(&sv->wait_lock, NULL);
 	pthread_cond_init(&sv->wait_cond, NULL);
 	v->engine = sv;
+	soft_count_cpus(v->vm, v);
 	return 0;
 }
 

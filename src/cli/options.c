@@ -73,7 +73,7 @@ static int parse_cpus(const char *text, unsigned *cpus)
 		return -1;
 	errno = 0;
 	v = strtoul(text, &end, 10);
-	if (errno || *end || v == 0 || v > 1024)
+	if (errno || *end || v == 0 || v > MACHINE_MAX_CPUS)
 		return -1;
 	*cpus = (unsigned)v;
 	return 0;
@@ -129,7 +129,8 @@ int options_parse(int argc, char **argv, struct run_options *opts, char *err, si
 			break;
 		case OPT_CPUS:
 			if (parse_cpus(optarg, &opts->cpus)) {
-				snprintf(err, errlen, "--cpus '%s': not a vCPU count from 1 to 1024", optarg);
+				snprintf(err, errlen, "--cpus '%s': not a vCPU count from 1 to %u", optarg,
+					 (unsigned)MACHINE_MAX_CPUS);
 				return -1;
 			}
 			break;

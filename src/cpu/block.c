@@ -131,6 +131,7 @@ static const struct block *block_build(struct cpu *cpu, struct block *b, uint64_
 	bc->byte_used += (pos + 7) & ~7u;
 	b->key = block_key(pa, cpu->code_size);
 	codemap_add(cpu, pa);
+	b->epoch = bc->epoch;
 	return b;
 }
 
@@ -166,7 +167,9 @@ const struct block *block_get_slow(struct cpu *cpu)
 	pa = e->pa | off;
 	host = (const uint8_t *)(uintptr_t)(lin + e->addend);
 	b = block_slot(cpu->bcache, pa);
-	if (b->key == block_key(pa, cpu->code_size) && b->nbytes <= room && memcmp(host, b->raw, b->nbytes) == 0)
+	if (b->key == block_key(pa, cpu->code_size) && b->nbytes <= room && memcmp(host, b->raw, b->nbytes) == 0) {
+		b->epoch = cpu->bcache->epoch;
 		return b;
+	}
 	return block_build(cpu, b, pa, host, room);
 }

@@ -21,12 +21,22 @@ struct block {
 	uint16_t nbytes;
 	uint16_t ninsn;
 	uint8_t ends_sys;	/* its last instruction may change mode, CPL, flags, debug or interrupt state */
+	uint32_t epoch;		/* the block_cache epoch in which its bytes were last compared */
 };
 
 struct block_cache {
 	struct block hdr[BCACHE_SIZE];
 	uint64_t codemap[CODEMAP_BITS / 64];
 	unsigned insn_used, byte_used;
+	/*
+	 * Bumped whenever code bytes may have changed behind the blocks' back:
+	 * by the run loop between block chains (cpu_run entry, events, system
+	 * opcodes: every serializing point, SDM vol. 3, 8.1.3) and by this
+	 * vCPU's stores into pages holding blocks (block_note_write). Within a
+	 * chain, a block already compared in the current epoch is not compared
+	 * again.
+	 */
+	uint32_t epoch;
 	struct insn insn[BCACHE_INSNS];
 	uint8_t bytes[BCACHE_BYTES];
 };
@@ -81,7 +91,7 @@ static inline __attribute__((always_inline)) const struct block *block_get(struc
 {
 	uint64_t lin = cpu->s.rip, pa;
 	const struct tlb_entry *e;
-	const struct block *b;
+	struct block *b;
 	unsigned rest;
 
 	if (cpu->mode != MODE_LONG64) {
@@ -99,9 +109,14 @@ static inline __attribute__((always_inline)) const struct block *block_get(struc
 	pa = e->pa | (lin & 0xfff);
 	b = block_slot(cpu->bcache, pa);
 	rest = 4096 - (unsigned)(lin & 0xfff);
-	if (__builtin_expect(b->key == block_key(pa, cpu->code_size), 1) &&
-	    block_same((const uint8_t *)(uintptr_t)(lin + e->addend), b->raw, b->nbytes, rest))
-		return b;
+	if (__builtin_expect(b->key == block_key(pa, cpu->code_size), 1)) {
+		if (__builtin_expect(b->epoch == cpu->bcache->epoch, 1))
+			return b;
+		if (block_same((const uint8_t *)(uintptr_t)(lin + e->addend), b->raw, b->nbytes, rest)) {
+			b->epoch = cpu->bcache->epoch;
+			return b;
+		}
+	}
 	return block_get_slow(cpu);
 }
 
@@ -109,6 +124,8 @@ static inline __attribute__((always_inline)) const struct block *block_get(struc
 bool cpu_op_ends_block(unsigned map, unsigned opcode);
 /* The specialised handler for a decoded form (exec_fast.c), or NULL to keep the generic one. */
 insn_fn cpu_fast_handler(const struct insn *in);
+/* The same for memory-operand, stack and near call/return forms (exec_fastmem.c). */
+insn_fn cpu_fast_mem_handler(const struct insn *in);
 /*
  * Block building only: `in` is followed in the same block by `next`; if in
  * is a rotate whose flags next overwrites unread (and next cannot fault),
@@ -142,6 +159,8 @@ static inline void block_note_write(struct cpu *cpu, uint64_t pa)
 {
 	if (((pa ^ cpu->blk_page) & ~0xfffull) == 0)
 		cpu->blk_stop = 1;
+	if (codemap_test(cpu, pa))
+		cpu->bcache->epoch++;	/* other blocks on that page compare their bytes again */
 }
 
 #endif

@@ -114,6 +114,55 @@ void cpu_update_mode(struct cpu *cpu)
 				  !(s->seg[RV_CS].attrib & RV_SEG_DB)) ? 2 : 4;
 		cpu->stack_size = (s->seg[RV_SS].attrib & RV_SEG_DB) && cpu->mode != MODE_VM86 ? 4 : 2;
 	}
+	cpu_update_flat(cpu);
+}
+
+/*
+ * Which segments need no check but natural alignment (mmu.h), following
+ * cpu_linear(): in 64-bit mode those without a base (ES/CS/SS/DS, and
+ * FS/GS while their base is 0); elsewhere base 0, limit 4G-1 and, in
+ * protected mode, present, not expand-down, and readable (code: R bit) /
+ * writable (data: W bit) (SDM vol. 3, 5.3-5.4).
+ */
+void cpu_update_flat(struct cpu *cpu)
+{
+	const struct cpu_state *s = &cpu->s;
+	unsigned rd = 0, wr = 0;
+
+	if (cpu->mode == MODE_LONG64) {
+		rd = 0xf | (s->seg[RV_FS].base == 0) << RV_FS | (s->seg[RV_GS].base == 0) << RV_GS;
+		cpu->flat_rd = cpu->flat_wr = (uint8_t)rd;
+		return;
+	}
+	for (int i = RV_ES; i <= RV_GS; i++) {
+		const struct rv_segment *sg = &s->seg[i];
+		unsigned bit = 1u << i, type = RV_SEG_TYPE(sg->attrib);
+
+		if (cpu->mode == MODE_LONG64) {
+			if (i < RV_FS || sg->base == 0) {
+				rd |= bit;
+				wr |= bit;
+			}
+			continue;
+		}
+		if (sg->base != 0 || sg->limit != 0xffffffff)
+			continue;
+		if (cpu->mode == MODE_REAL || cpu->mode == MODE_VM86) {
+			rd |= bit;
+			wr |= bit;
+		} else if (!(sg->attrib & RV_SEG_P)) {
+			continue;
+		} else if (type & 8) {
+			if (type & 2)
+				rd |= bit;
+		} else if (!(type & 4)) {
+			rd |= bit;
+			if (type & 2)
+				wr |= bit;
+		}
+	}
+	cpu->flat_rd = (uint8_t)rd;
+	cpu->flat_wr = (uint8_t)wr;
 }
 
 /* ------------------------------------------------------------------ */
@@ -272,6 +321,26 @@ static const struct insn *fetch(struct cpu *cpu, struct insn *scratch)
 /* ------------------------------------------------------------------ */
 /* The run loop.                                                       */
 
+/*
+ * System opcodes that never load ES/DS/FS/GS nor change FS/GS bases (those
+ * that load CS or SS call cpu_update_mode(), which updates the flat bits):
+ * after them the run loop need not recompute cpu->flat_rd/flat_wr.
+ * PUSHF/POPF, CLI/STI, HLT, IN/OUT/INS/OUTS; CPUID, RDTSC, RDMSR, MOV
+ * CR/DR, CLTS, INVD/WBINVD.
+ */
+static bool sys_keeps_segs(const struct insn *in)
+{
+	unsigned op = in->opcode;
+
+	if (in->map == MAP_1B)
+		return op == 0x9c || op == 0x9d || op == 0xfa || op == 0xfb || op == 0xf4 ||
+		       (op >= 0xe4 && op <= 0xe7) || (op >= 0xec && op <= 0xef) || (op >= 0x6c && op <= 0x6f);
+	if (in->map == MAP_0F)
+		return op == 0xa2 || op == 0x31 || op == 0x32 || (op >= 0x20 && op <= 0x23) ||
+		       op == 0x06 || op == 0x08 || op == 0x09;
+	return false;
+}
+
 /* At an instruction boundary: NMI, external interrupt, interrupt window, halt. True if exiting. */
 static bool run_events(struct cpu *cpu)
 {
@@ -339,12 +408,14 @@ enum cpu_exit cpu_run(struct cpu *cpu, uint64_t budget)
 	jmp_buf jb;
 	struct insn scratch;
 	uint64_t end = budget ? cpu->icount + budget : UINT64_MAX;
+	bool flat_dirty;	/* cpu_update_flat() due (set again after every setjmp return) */
 	int r;
 
 	cpu->unwind = &jb;
 	cpu->exit.reason = CPU_EXIT_NONE;
 	r = setjmp(jb);
 	cpu->blk_page = ~0ull;	/* a fault or exit may have left a block mid-way */
+	flat_dirty = true;	/* entry (the VMM may have set segments) or an event delivered */
 	if (r == UNWIND_EXIT)
 		goto out;
 	if (r == UNWIND_EXC) {
@@ -381,9 +452,19 @@ enum cpu_exit cpu_run(struct cpu *cpu, uint64_t budget)
 		/* (exc_nesting is -1 here: cpu_deliver_event resets it when it finishes or gives up) */
 		/* no event may slip between an I/O exit and the re-execution that completes it */
 		if (unlikely(cpu->halted || cpu->pending_irq >= 0 || cpu->pending_nmi || cpu->irq_window_exit) &&
-		    cpu->replay.count == 0 && run_events(cpu))
-			goto out;
+		    cpu->replay.count == 0) {
+			flat_dirty = true;	/* an event may have been delivered */
+			if (run_events(cpu))
+				goto out;
+		}
 
+		/* data segment loads (system opcodes) end blocks: catch up here */
+		if (flat_dirty) {
+			cpu_update_flat(cpu);
+			flat_dirty = false;
+		}
+		/* a serializing point (or a return from the VMM): compare block bytes again (block.h) */
+		cpu->bcache->epoch++;
 		/*
 		 * A whole block when nothing needs a check between instructions:
 		 * no breakpoints, single-step, interrupt shadow, pending debug
@@ -403,6 +484,8 @@ enum cpu_exit cpu_run(struct cpu *cpu, uint64_t budget)
 				 */
 				for (;;) {
 					run_block(cpu, b);
+					if (b->ends_sys && !sys_keeps_segs(&b->in[b->ninsn - 1]))
+						flat_dirty = true;
 					if (unlikely(b->ends_sys || cpu->blk_stop || cpu->kick || cpu->pending_irq >= 0 ||
 						     cpu->pending_nmi || cpu->mem_generation != cpu->mem->generation))
 						break;
@@ -428,6 +511,8 @@ enum cpu_exit cpu_run(struct cpu *cpu, uint64_t budget)
 		in = fetch(cpu, &scratch);
 		cpu->next_rip = cpu->s.rip + in->len;
 		in->fn(cpu, in);
+		if (cpu_op_ends_block(in->map, in->opcode) && !sys_keeps_segs(in))
+			flat_dirty = true;
 
 		/* retire */
 		if (cpu->code_size == 8)

@@ -306,6 +306,13 @@ struct cpu {
 	uint8_t mode;			/* enum cpu_mode */
 	uint8_t code_size;		/* default operand/address size of CS: 2, 4, 8 */
 	uint8_t stack_size;		/* SS.B: 2 or 4 (8 in 64-bit mode) */
+	/*
+	 * Segments (bit = enum rv_seg) whose reads / writes need no segment
+	 * check beyond natural alignment: base 0, no limit and the type allows
+	 * the access (every ES/CS/SS/DS in 64-bit mode). cpu_update_flat()
+	 * (mmu.h) recomputes them; the MMU's inline fast path reads them.
+	 */
+	uint8_t flat_rd, flat_wr;
 
 	/* Software TLB */
 	struct tlb_entry tlb[2][TLB_SIZE];	/* [0] supervisor, [1] user (CPL 3) accesses */
@@ -329,6 +336,7 @@ struct cpu {
 	uint32_t intercepts;		/* RV_INTERCEPT_* */
 	uint32_t apic_id;		/* initial APIC ID (CPUID 1 EBX[31:24]); the engine sets the vCPU index */
 	uint32_t tsc_khz;		/* guest TSC frequency reported in CPUID 0x40000010; the engine sets it */
+	uint32_t nr_cpus;		/* vCPUs in the VM, the cores of CPUID's one package; the engine sets it */
 	bool msr_gp;			/* the VMM refused the MSR access being replayed: #GP(0) */
 
 	/* Time: guest TSC = host clock scaled + tsc_offset (see cpu_rdtsc) */

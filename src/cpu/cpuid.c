@@ -57,9 +57,26 @@ static uint32_t str4(const char *p)
 	return v;
 }
 
+/* Bits needed to number `cores` cores (APM vol. 3, E.5.1: the APIC ID's low bits are the core). */
+static uint32_t core_id_bits(uint32_t cores)
+{
+	uint32_t bits = 0;
+
+	while ((1u << bits) < cores)
+		bits++;
+	return bits;
+}
+
+/*
+ * Topology: all vCPUs are the cores of one package (single-threaded), with
+ * APIC IDs 0..N-1, as on a multi-core AMD part. A guest then treats them as
+ * siblings sharing one TSC: Linux copies the boot CPU's loops_per_jiffy to
+ * the others instead of timing each on a host that may deschedule them.
+ */
 void cpu_cpuid(struct cpu *cpu, uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 {
 	uint32_t a = 0, b = 0, c = 0, d = 0;
+	uint32_t cores = cpu->nr_cpus ? cpu->nr_cpus : 1;
 	switch (leaf) {
 	case 0:
 	case 0x80000000:
@@ -70,10 +87,10 @@ void cpu_cpuid(struct cpu *cpu, uint32_t leaf, uint32_t subleaf, uint32_t out[4]
 		break;
 	case 1:
 		a = SIGNATURE;
-		/* CLFLUSH line size 8 x 8 bytes, one logical processor, initial APIC ID */
-		b = (8u << 8) | (1u << 16) | ((cpu->apic_id & 0xff) << 24);
+		/* CLFLUSH line size 8 x 8 bytes, logical processors per package, initial APIC ID */
+		b = (8u << 8) | (cores << 16) | ((cpu->apic_id & 0xff) << 24);
 		c = F1_ECX;
-		d = F1_EDX;
+		d = F1_EDX | (cores > 1 ? 1u << 28 : 0);	/* HTT: the count above is valid */
 		break;
 	case 7:
 		if (subleaf == 0) {
@@ -83,7 +100,7 @@ void cpu_cpuid(struct cpu *cpu, uint32_t leaf, uint32_t subleaf, uint32_t out[4]
 		break;
 	case 0x80000001:
 		a = SIGNATURE;
-		c = X1_ECX;
+		c = X1_ECX | (cores > 1 ? 1u << 1 : 0);	/* CmpLegacy: HTT counts cores, not threads */
 		d = X1_EDX;
 		break;
 	case 0x80000002:
@@ -122,6 +139,8 @@ void cpu_cpuid(struct cpu *cpu, uint32_t leaf, uint32_t subleaf, uint32_t out[4]
 		break;
 	case 0x80000008:
 		a = (48u << 8) | PHYS_ADDR_BITS;	/* linear 48, physical 40 */
+		/* NC = cores - 1; ApicIdCoreIdSize = bits of the APIC ID that number the core */
+		c = (cores - 1) | (core_id_bits(cores) << 12);
 		break;
 	default:
 		/* leaves 2-6 and everything unknown: zero (AMD returns zeros out of range) */

@@ -300,7 +300,15 @@ static void deliver_once(struct cpu *cpu, int vector, enum event_kind kind, bool
 	if (vector == EXC_DB) {
 		/* the handler may use the debug registers: GD is cleared on entry (SDM 17.2.4) */
 		cpu->s.dr7 &= ~(uint64_t)(1u << 13);
-		cpu->dbg_trap &= ~DBG_T_FAULTRF;
+		/*
+		 * A delivered #DB consumes the traps a MOV SS / POP SS deferred: after
+		 * MOV SS; INT1 hardware enters the handler once, without a second #DB
+		 * on its first instruction (which would reuse the IST frame and loop;
+		 * Linux's mov_ss_trap selftest). After MOV SS; INT3 / INT n / SYSCALL
+		 * the deferred #DB still follows the handler's first instruction.
+		 */
+		cpu->dbg_trap &= ~(DBG_T_FAULTRF | DBG_T_PENDING);
+		cpu->dbg_defer = 0;
 	}
 	cpu->halted = false;
 }

@@ -494,6 +494,14 @@ static void op_syscall(struct cpu *cpu, const struct insn *in)
 	cpu->s.cpl = 0;
 	cpu_update_mode(cpu);
 	cpu->next_rip = target;
+	/*
+	 * SYSCALL's single-step trap follows the RFLAGS it leaves: when the mask
+	 * clears TF there is no #DB at the entry point (operating systems put TF
+	 * in SFMASK for this; Linux warns on a kernel-mode DR6.BS, and its
+	 * single_step_syscall selftest steps over SYSCALL).
+	 */
+	if (!(cpu->s.rflags & RV_FLAG_TF))
+		cpu->dbg_trap |= DBG_T_NOSTEP;
 }
 
 /*

@@ -353,8 +353,11 @@ void cpu_phys_write(struct cpu *cpu, uint64_t pa, uint64_t v, unsigned size)
 	for (unsigned i = 0; i < size; i++) {
 		const struct cpu_mem_slot *s = cpu_memmap_find(cpu->mem, pa + i);
 
-		if (s && s->kind == CPU_SLOT_RAM)
+		if (s && s->kind == CPU_SLOT_RAM) {
 			s->host[pa + i - s->gpa] = (uint8_t)(v >> (8 * i));
+			if (codemap_test(cpu, pa + i))
+				cpu->bcache->epoch++;	/* blocks compare their bytes again (block.h) */
+		}
 	}
 }
 

@@ -31,36 +31,71 @@ struct xlat {
 };
 
 /*
- * Inline fast paths for hot handlers: in 64-bit mode, a DS/ES/SS/CS access
- * that hits the TLB, is naturally aligned and stays in its page is a
- * compare and an add. (A TLB hit implies a canonical page: entries are
- * filled only after cpu_linear's checks.) Everything else takes the full
- * cpu_read/cpu_write with all checks.
+ * Recompute cpu->flat_rd/flat_wr from the segment caches and the mode
+ * (cpu.c). cpu_update_mode() calls it (every CS/SS load and mode change),
+ * and the run loop on entry, after events, and after a block or step that
+ * ended with a system opcode other than those sys_keeps_segs() lists
+ * (data segment loads are system opcodes, which end blocks).
  */
-static inline uint64_t cpu_read_fast(struct cpu *cpu, int seg, uint64_t off, unsigned size)
+void cpu_update_flat(struct cpu *cpu);
+
+/*
+ * Inline fast paths for hot handlers: an access through a flat segment
+ * (cpu->flat_rd/flat_wr: 64-bit mode, or base 0 / limit 4G-1 / type
+ * allows it) that hits the TLB and is naturally aligned is a compare and
+ * an add. Natural alignment means: no page crossing, no #AC, and no
+ * 32-bit limit overflow (off is already truncated to the address size).
+ * MMIO, ROM stores, watched pages and code pages have no fast tag, so they
+ * and everything else take the full cpu_read/cpu_write with all checks.
+ * (A TLB hit implies a canonical page: entries are filled only after
+ * cpu_linear's checks.)
+ */
+static inline __attribute__((always_inline)) const void *cpu_host_rd(struct cpu *cpu, int seg, uint64_t off,
+								     unsigned size)
 {
-	if (__builtin_expect(cpu->mode == MODE_LONG64 && seg < RV_FS, 1)) {
+	if (__builtin_expect((cpu->flat_rd >> seg) & 1, 1)) {
 		const struct tlb_entry *e = &cpu->tlb[cpu->s.cpl == 3][(off >> 12) & TLB_MASK];
 
-		if (__builtin_expect(e->tag_read == tlb_key(cpu, off) && !(off & (size - 1)), 1)) {
-			uint64_t v = 0;
+		if (__builtin_expect(e->tag_read == tlb_key(cpu, off) && !(off & (size - 1)), 1))
+			return (const void *)(uintptr_t)(off + e->addend);
+	}
+	return NULL;
+}
 
-			__builtin_memcpy(&v, (const void *)(uintptr_t)(off + e->addend), size);
-			return v;
-		}
+static inline __attribute__((always_inline)) void *cpu_host_wr(struct cpu *cpu, int seg, uint64_t off,
+							       unsigned size)
+{
+	if (__builtin_expect((cpu->flat_wr >> seg) & 1, 1)) {
+		const struct tlb_entry *e = &cpu->tlb[cpu->s.cpl == 3][(off >> 12) & TLB_MASK];
+
+		if (__builtin_expect(e->tag_write == tlb_key(cpu, off) && !(off & (size - 1)), 1))
+			return (void *)(uintptr_t)(off + e->addend);
+	}
+	return NULL;
+}
+
+static inline __attribute__((always_inline)) uint64_t cpu_read_fast(struct cpu *cpu, int seg, uint64_t off,
+								   unsigned size)
+{
+	const void *p = cpu_host_rd(cpu, seg, off, size);
+
+	if (__builtin_expect(p != NULL, 1)) {
+		uint64_t v = 0;
+
+		__builtin_memcpy(&v, p, size);
+		return v;
 	}
 	return cpu_read(cpu, seg, off, size);
 }
 
-static inline void cpu_write_fast(struct cpu *cpu, int seg, uint64_t off, uint64_t v, unsigned size)
+static inline __attribute__((always_inline)) void cpu_write_fast(struct cpu *cpu, int seg, uint64_t off,
+								uint64_t v, unsigned size)
 {
-	if (__builtin_expect(cpu->mode == MODE_LONG64 && seg < RV_FS, 1)) {
-		const struct tlb_entry *e = &cpu->tlb[cpu->s.cpl == 3][(off >> 12) & TLB_MASK];
+	void *p = cpu_host_wr(cpu, seg, off, size);
 
-		if (__builtin_expect(e->tag_write == tlb_key(cpu, off) && !(off & (size - 1)), 1)) {
-			__builtin_memcpy((void *)(uintptr_t)(off + e->addend), &v, size);
-			return;
-		}
+	if (__builtin_expect(p != NULL, 1)) {
+		__builtin_memcpy(p, &v, size);
+		return;
 	}
 	cpu_write(cpu, seg, off, v, size);
 }

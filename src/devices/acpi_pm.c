@@ -9,7 +9,13 @@
 #define TMR_MSB     (TMR_BITS - 1)
 /* Status bits this device can set; the rest read 0. */
 #define STS_MASK    (ACPI_PM1_TMR | ACPI_PM1_GBL | ACPI_PM1_PWRBTN | ACPI_PM1_WAK)
-#define EN_MASK     (ACPI_PM1_TMR | ACPI_PM1_GBL | ACPI_PM1_PWRBTN)
+/*
+ * RTC_EN is writable so the OS can arm the RTC wake event (Linux's rtc-cmos
+ * does, and reports an error when the bit does not stick); ringvm has no
+ * sleep states to wake from, so RTC_STS is never set: alarms still arrive as
+ * IRQ 8.
+ */
+#define EN_MASK     (ACPI_PM1_TMR | ACPI_PM1_GBL | ACPI_PM1_PWRBTN | ACPI_PM1_RTC)
 #define CNT_MASK    (ACPI_PM1_SCI_EN | ACPI_PM1_SLP_TYP | (1u << 1))	/* SCI_EN, SLP_TYP, BM_RLD */
 
 static uint64_t acpi_pm_ticks(const struct acpi_pm *pm)

@@ -22,6 +22,7 @@
 #define ACPI_PM1_TMR      (1u << 0)
 #define ACPI_PM1_GBL      (1u << 5)
 #define ACPI_PM1_PWRBTN   (1u << 8)
+#define ACPI_PM1_RTC      (1u << 10)	/* RTC alarm (ACPI 6.4, 4.8.3.1): enable kept, status never set */
 #define ACPI_PM1_WAK      (1u << 15)	/* status only */
 /* PM1 control bits (Table 4.20). */
 #define ACPI_PM1_SCI_EN   (1u << 0)

@@ -1,5 +1,22 @@
 # test-linux: boots Debian 12's stock kernel (downloaded once into the cache by
-# scripts/fetch-kernel) and checks how far it gets. Not part of `make test`:
-# it needs the network the first time and takes minutes on the soft CPU.
+# scripts/fetch-kernel) with each entry and checks how far it gets, then to a
+# busybox shell (scripts/make-initramfs) that must answer and power off. Not
+# part of `make test`: it needs the network the first time and takes minutes
+# on the soft CPU.
 test-linux: $(BUILD)/ringvm
 	RINGVM=$(BUILD)/ringvm BUILD=$(BUILD) sh tests/linux/boot-early.sh
+	RINGVM=$(BUILD)/ringvm BUILD=$(BUILD) sh tests/linux/boot-shell.sh
+
+# test-selftests: runs the kernel's x86 selftests (Debian's linux-source-6.1,
+# built static by scripts/build-x86-selftests) in the guest; minutes on the
+# soft CPU, and the network the first time.
+test-selftests: $(BUILD)/ringvm
+	RINGVM=$(BUILD)/ringvm BUILD=$(BUILD) sh tests/linux/selftests.sh
+
+# test-linux-shell: boots Debian's kernel to the busybox shell with --cpus 1,
+# 2 and 4 (and the 32-bit entry once) and checks the running system through
+# the serial console (tests/linux/shell.sh), after the bad inputs around the
+# real kernel (tests/linux/bad-input.sh). About 10 minutes on the soft CPU.
+test-linux-shell: $(BUILD)/ringvm
+	RINGVM=$(BUILD)/ringvm BUILD=$(BUILD) sh tests/linux/bad-input.sh
+	RINGVM=$(BUILD)/ringvm BUILD=$(BUILD) bash tests/linux/shell.sh

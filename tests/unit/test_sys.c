@@ -4,9 +4,10 @@
  * CR writes that fault, MSR round trips, real-mode IVT, triple fault,
  * CPUID consistency (each advertised feature's instruction runs), debug
  * registers (instruction breakpoint, write watch across a filled TLB, the
- * single-step intercept), AMD SYSRET with a non-canonical RCX, LAR/LSL/
- * VERR/VERW, virtual-8086 mode (#GP exit, INT n with IOPL 3), and PAE
- * PDPTE checks on MOV CR3. Task switches are in tests/guests/debug.asm.
+ * single-step intercept, SYSCALL with TF masked, MOV SS then INT1), AMD
+ * SYSRET with a non-canonical RCX, LAR/LSL/VERR/VERW, virtual-8086 mode
+ * (#GP exit, INT n with IOPL 3), and PAE PDPTE checks on MOV CR3. Task
+ * switches are in tests/guests/debug.asm.
  * Guest code bytes were assembled with nasm from the source in the comments.
  */
 #include <setjmp.h>
@@ -398,6 +399,61 @@ static void test_debug_singlestep_intercept(void **state)
 	g_destroy(&g);
 }
 
+/* pushfq; or qword [rsp], 0x100; popfq; syscall; hlt */
+static const uint8_t tf_syscall[] = { 0x9c, 0x48, 0x81, 0x0c, 0x24, 0x00, 0x01, 0x00, 0x00, 0x9d, 0x0f, 0x05, 0xf4 };
+/* inc ebx; hlt */
+static const uint8_t inc_ebx_hlt[] = { 0xff, 0xc3, 0xf4 };
+/* mov ecx, 1; hlt */
+static const uint8_t ecx1_hlt[] = { 0xb9, 0x01, 0x00, 0x00, 0x00, 0xf4 };
+/* mov ss, [G_DATA]; int1; hlt */
+static const uint8_t movss_int1[] = { 0x8e, 0x14, 0x25, 0x00, 0xc0, 0x00, 0x00, 0xf1, 0xf4 };
+
+/* SYSCALL with TF set and TF in SFMASK: no single-step #DB at the entry point (Linux's single_step_syscall). */
+static void test_syscall_tf_masked(void **state)
+{
+	struct guest g;
+	struct rv_regs r;
+	struct rv_sregs s;
+	assert_int_equal(g_create(&g), 0);
+	g_code(&g, G_CODE, tf_syscall, sizeof(tf_syscall));
+	g_code(&g, G_HAND, inc_ebx_hlt, sizeof(inc_ebx_hlt));
+	g_code(&g, G_HAND + 0x100, ecx1_hlt, sizeof(ecx1_hlt));
+	g_gate64(&g, EXC_DB, G_HAND + 0x100, 0, 0, 14);
+	assert_int_equal(g_enter_longmode(&g), 0);
+	assert_int_equal(rv_vcpu_set_msr(g.vcpu, RV_MSR_STAR, (0x08ull << 32)), 0);
+	assert_int_equal(rv_vcpu_set_msr(g.vcpu, RV_MSR_LSTAR, G_HAND), 0);
+	assert_int_equal(rv_vcpu_set_msr(g.vcpu, RV_MSR_SFMASK, RV_FLAG_IF | RV_FLAG_TF), 0);
+	run_expect(&g, RV_EXIT_HLT);
+	get(&g, &r, &s);
+	assert_int_equal(r.gpr[RV_RCX], G_CODE + 12);	/* SYSCALL's return address, not the #DB handler's 1 */
+	assert_int_equal(r.gpr[RV_RBX], 1);
+	assert_int_equal(r.rip, G_HAND + 3);
+	assert_true(r.gpr[RV_R11] & RV_FLAG_TF);
+	g_destroy(&g);
+}
+
+/* MOV SS reading a watched word, then INT1: one #DB; the deferred watchpoint does not hit the handler again. */
+static void test_movss_int1_one_db(void **state)
+{
+	struct guest g;
+	struct rv_regs r;
+	struct rv_sregs s;
+	assert_int_equal(g_create(&g), 0);
+	g_put64(&g, G_DATA, SEL_DATA);
+	g_code(&g, G_CODE, movss_int1, sizeof(movss_int1));
+	g_code(&g, G_HAND, inc_ebx_hlt, sizeof(inc_ebx_hlt));
+	g_gate64(&g, EXC_DB, G_HAND, 0, 1, 14);	/* IST1, as Linux's #DB */
+	assert_int_equal(g_enter_longmode(&g), 0);
+	/* DR0: 2-byte read/write watch on G_DATA */
+	set_dregs(&g, G_DATA, 0, 0x400 | 1u | (3u << 16) | (1u << 18));
+	run_expect(&g, RV_EXIT_HLT);
+	get(&g, &r, &s);
+	assert_int_equal(r.gpr[RV_RBX], 1);	/* the handler ran once */
+	assert_int_equal(r.rip, G_HAND + 3);
+	assert_int_equal(g_get64(&g, G_IST1 - 40), G_CODE + 8);	/* INT1's frame: the next instruction */
+	g_destroy(&g);
+}
+
 /* AMD SYSRET does not check RCX: the non-canonical fetch faults at CPL 3 (APM vol. 3, SYSRET). */
 static void test_sysret_noncanonical_amd(void **state)
 {
@@ -581,6 +637,8 @@ int main(void)
 		cmocka_unit_test(test_debug_write_watch),
 		cmocka_unit_test(test_debug_singlestep_intercept),
 		cmocka_unit_test(test_sysret_noncanonical_amd),
+		cmocka_unit_test(test_syscall_tf_masked),
+		cmocka_unit_test(test_movss_int1_one_db),
 		cmocka_unit_test(test_lar_lsl_verr_verw),
 		cmocka_unit_test(test_vm86_gp_exit),
 		cmocka_unit_test(test_vm86_int),
