@@ -20,3 +20,16 @@ test-selftests: $(BUILD)/ringvm
 test-linux-shell: $(BUILD)/ringvm
 	RINGVM=$(BUILD)/ringvm BUILD=$(BUILD) sh tests/linux/bad-input.sh
 	RINGVM=$(BUILD)/ringvm BUILD=$(BUILD) bash tests/linux/shell.sh
+
+# test-linux-ci: the part of `make test` that boots the real kernel: the bad
+# inputs around it, the console checks (--cpus 1, 2, 4 and the 32-bit entry,
+# LINUX_SHELL_CONFIGS to choose), and the x86 selftests on 1 vCPU
+# (LINUX_SELFTESTS=0 leaves them out). A kernel that cannot be downloaded
+# fails the run here (LINUX_REQUIRE=1) rather than passing silently.
+LINUX_SELFTESTS ?= 1
+test-linux-ci: $(BUILD)/ringvm
+	LINUX_REQUIRE=1 RINGVM=$(BUILD)/ringvm BUILD=$(BUILD) sh tests/linux/bad-input.sh
+	LINUX_REQUIRE=1 $(if $(LINUX_SHELL_CONFIGS),LINUX_SHELL_CONFIGS="$(LINUX_SHELL_CONFIGS)") \
+	  RINGVM=$(BUILD)/ringvm BUILD=$(BUILD) bash tests/linux/shell.sh
+	@if [ "$(LINUX_SELFTESTS)" = 1 ]; then \
+	  LINUX_REQUIRE=1 RINGVM=$(BUILD)/ringvm BUILD=$(BUILD) sh tests/linux/selftests.sh; fi
