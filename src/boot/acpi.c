@@ -4,6 +4,7 @@
 
 #include "boot/acpi.h"
 #include "boot/aml.h"
+#include "common/le.h"
 
 #define HDR_LEN        36		/* System Description Table Header (5.2.6) */
 #define RSDP_LEN       36		/* ACPI 2.0+ RSDP (5.2.5.3) */
@@ -43,24 +44,6 @@
 #define MADT_LAPIC_ENABLED   1u
 #define MPS_EDGE_HIGH        0x0005	/* polarity 01 active high, trigger 01 edge (Table 5.26) */
 #define MPS_LEVEL_HIGH       0x000d	/* polarity 01 active high, trigger 11 level */
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
 
 uint8_t acpi_checksum(const uint8_t *p, size_t len)
 {

@@ -6,6 +6,7 @@
 
 #include "boot/e820.h"
 #include "boot/linux.h"
+#include "common/le.h"
 
 /*
  * Offsets in the bzImage file, which are also the offsets in struct
@@ -65,28 +66,6 @@
 /* Defaults the protocol gives for fields older versions lack. */
 #define DEFAULT_INITRD_ADDR_MAX 0x37ffffffu
 #define DEFAULT_CMDLINE_SIZE    255u
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
 
 static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
 {

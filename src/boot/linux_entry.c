@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "boot/linux.h"
+#include "common/le.h"
 
 #define BOOT_CS32   0x08	/* a flat 32-bit code segment, as the kernel's own GDT has at 0x08 */
 #define BOOT_CS     0x10	/* __BOOT_CS */
@@ -19,12 +20,6 @@
 #define PD_ADDR   (LINUX_PML4_ADDR + 0x2000)	/* four PDs, one per GiB */
 #define PT_BYTES  0x6000ull			/* PML4 + PDPT + 4 PDs */
 #define IDENT_GIB 4
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
 
 /*
  * A legacy segment descriptor (SDM vol. 3A, 3.4.5): base 0, limit 0xFFFFF

@@ -227,41 +227,6 @@ static const insn_fn jcc_table[16] = {
  * only CF and OF; a zero count changes no flag but still writes the
  * register (a 32-bit write zero-extends).
  */
-/* SHL/SHR/SAR by 1..bits-1 as int2_shift() (exec_shift.c) computes them, inline. */
-static ALWAYS_INLINE uint64_t shift_calc(unsigned op, unsigned size, uint64_t v, unsigned count, uint32_t *fl)
-{
-	unsigned bits = size * 8, cf;
-	uint64_t res;
-	uint32_t f;
-
-	switch (op) {
-	case 4:
-		res = trunc_sz(v << count, size);
-		cf = (v >> (bits - count)) & 1;
-		f = int2_szp(res, size) | (cf ? F_CF : 0);
-		f |= (int2_msb(res, size) ^ cf) ? F_OF : 0;
-		break;
-	case 5:
-		res = v >> count;
-		cf = (v >> (count - 1)) & 1;
-		f = int2_szp(res, size) | (cf ? F_CF : 0);
-		f |= (int2_msb(res, size) ^ int2_msb(res << 1, size)) ? F_OF : 0;
-		if (count == 1 && int2_msb(v, size))
-			f |= F_OF;
-		break;
-	default: {
-		int64_t sv = (int64_t)int2_sext(v, size);
-
-		res = trunc_sz((uint64_t)(sv >> count), size);
-		cf = (unsigned)((sv >> (count - 1)) & 1);
-		f = int2_szp(res, size) | (cf ? F_CF : 0);
-		break;
-	}
-	}
-	*fl = f | F_AF;
-	return res;
-}
-
 static ALWAYS_INLINE void shift_fast(struct cpu *cpu, const struct insn *in, unsigned op, unsigned size,
 				     unsigned count)
 {
@@ -290,7 +255,7 @@ static ALWAYS_INLINE void shift_fast(struct cpu *cpu, const struct insn *in, uns
 		cpu_set_flags_eager(cpu, RV_FLAG_CF | RV_FLAG_OF, (cf ? RV_FLAG_CF : 0) | (of ? RV_FLAG_OF : 0));
 		return;
 	}
-	res = shift_calc(op, size, v, count, &fl);
+	res = int2_shift_arith(op, size, v, count, &fl);
 	cpu->s.gpr[in->rm] = res;
 	cpu->lf.op = CC_EAGER;
 	cpu->lf.eager = fl & CPU_ARITH_FLAGS;
