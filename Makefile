@@ -11,10 +11,13 @@ CFLAGS_WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-proto
 CFLAGS  = -std=gnu11 $(OPT) -g $(CFLAGS_WARN) -fno-strict-aliasing -Iinclude -Isrc \
           -D_GNU_SOURCE -MMD -MP $(SANITIZE) $(EXTRA_CFLAGS)
 LDFLAGS = $(SANITIZE) $(EXTRA_LDFLAGS)
-LDLIBS  = -lpthread -lm
+SLIRP_CFLAGS := $(shell pkg-config --cflags slirp 2>/dev/null)
+SLIRP_LIBS   := $(or $(shell pkg-config --libs slirp 2>/dev/null),-lslirp)
+CFLAGS += $(SLIRP_CFLAGS)
+LDLIBS  = $(SLIRP_LIBS) -lpthread -lm
 
 CPU_SRC  := $(wildcard src/cpu/*.c)
-LIB_SRC  := $(wildcard src/accel/*.c src/vmm/*.c src/boot/*.c src/devices/*.c)
+LIB_SRC  := $(wildcard src/accel/*.c src/vmm/*.c src/boot/*.c src/devices/*.c src/backend/*.c)
 CLI_SRC  := $(wildcard src/cli/*.c)
 
 CPU_OBJ  := $(CPU_SRC:%.c=$(BUILD)/%.o)
@@ -90,7 +93,13 @@ test-long: fuzz-long
 clean:
 	rm -rf build build-asan build-*
 
--include $(CPU_OBJ:.o=.d) $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+-include $(CPU_OBJ:.o=.d) $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_BIN:=.d)
 
 bench: all
 	bench/run.sh $(BUILD)
+
+# bench-io: virtio disk (dd, O_DIRECT) and user-network HTTP throughput of the
+# same guest on ringvm and QEMU (TCG) in one run (bench/io.sh); a few minutes.
+.PHONY: bench-io
+bench-io: all
+	bench/io.sh $(BUILD)

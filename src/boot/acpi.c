@@ -172,6 +172,7 @@ static void acpi_build_madt(const struct acpi_config *cfg, uint8_t *t)
 	p = madt_iso(p, 0, 2, MPS_EDGE_HIGH);
 	/* The SCI is level-triggered; without an override ISA IRQs default to edge. */
 	p = madt_iso(p, cfg->sci_irq, cfg->sci_irq, MPS_LEVEL_HIGH);
+	/* GSIs 16-23 (PCI INTx) get no override: the _PRT's GSI entries make them level, active-low. */
 	p[0] = MADT_LAPIC_NMI;
 	p[1] = 6;
 	p[2] = 0xff;				/* all processors */
@@ -244,6 +245,34 @@ static size_t acpi_pci_crs(const struct acpi_config *cfg, uint8_t *p)
 	return n;
 }
 
+unsigned acpi_pci_intx_gsi(unsigned slot, unsigned pin)
+{
+	/* Neighbouring slots start on different inputs, as the PCI-to-PCI bridge swizzle does. */
+	return ACPI_PCI_GSI_BASE + (slot + pin) % ACPI_PCI_NR_GSIS;
+}
+
+/*
+ * _PRT (ACPI 6.4, 6.2.13): Package { Package { Address 0xSSSSFFFF (any
+ * function of slot S), Pin (0 = INTA#), Source 0, Source Index = GSI } }
+ * for every slot a device may use and all four pins.
+ */
+static void acpi_pci_prt(struct aml *a)
+{
+	aml_name(a, "_PRT");
+	aml_package_open(a, (ACPI_PCI_NR_SLOTS - ACPI_PCI_FIRST_SLOT) * 4);
+	for (unsigned slot = ACPI_PCI_FIRST_SLOT; slot < ACPI_PCI_NR_SLOTS; slot++) {
+		for (unsigned pin = 0; pin < 4; pin++) {
+			aml_package_open(a, 4);
+			aml_integer(a, (uint64_t)slot << 16 | 0xffff);
+			aml_integer(a, pin);
+			aml_integer(a, 0);
+			aml_integer(a, acpi_pci_intx_gsi(slot, pin));
+			aml_close(a);
+		}
+	}
+	aml_close(a);
+}
+
 /*
  * DefinitionBlock ("", "DSDT", 2, "RINGVM", "RINGVM  ", 1) {
  *     Scope (\_SB) {
@@ -251,6 +280,7 @@ static size_t acpi_pci_crs(const struct acpi_config *cfg, uint8_t *p)
  *         Device (PCI0) {
  *             Name (_HID, EisaId ("PNP0A03")) Name (_CID, EisaId ("PNP0A03"))
  *             Name (_ADR, 0) Name (_UID, 0) Name (_BBN, 0) Name (_CRS, ResourceTemplate () {...})
+ *             Name (_PRT, Package (124) { Package (4) { 0x0001FFFF, 0, 0, 17 }, ... })
  *         }
  *     }
  *     Name (_S5, Package (4) { SLP_TYP, SLP_TYP, 0, 0 })
@@ -288,6 +318,7 @@ static int acpi_build_dsdt(const struct acpi_config *cfg, uint8_t *t, size_t roo
 	aml_integer(&a, 0);
 	aml_name(&a, "_CRS");
 	aml_buffer(&a, crs, crs_len);
+	acpi_pci_prt(&a);
 	aml_close(&a);
 	aml_close(&a);
 	/* \_S5_: SLP_TYPa, SLP_TYPb, reserved (7.4.2.6). */

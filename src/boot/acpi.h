@@ -18,6 +18,16 @@
 #define ACPI_IOAPIC_PINS 24
 #define ACPI_MAX_CPUS    255		/* xAPIC IDs, 0xff is broadcast */
 
+/*
+ * PCI INTx routing on bus 0: IOAPIC inputs 16-23, which no ISA IRQ uses
+ * and the MADT does not override, so an OS takes them as level-triggered,
+ * active-low (ACPI 6.4, 6.2.13: a _PRT entry with Source 0 names a GSI).
+ */
+#define ACPI_PCI_GSI_BASE 16
+#define ACPI_PCI_NR_GSIS  8
+#define ACPI_PCI_FIRST_SLOT 1		/* slot 0 is the host bridge: no interrupt */
+#define ACPI_PCI_NR_SLOTS 32
+
 /* The machine ringvm describes; the VMM fills it from its own constants. */
 struct acpi_config {
 	unsigned cpus;			/* Local APIC IDs and processor UIDs 0..cpus-1 */
@@ -46,6 +56,13 @@ struct acpi_layout {
  */
 int acpi_build(const struct acpi_config *cfg, uint8_t *buf, uint64_t gpa, size_t size,
 	       struct acpi_layout *layout);
+
+/*
+ * The GSI that INTx pin `pin` (0 = INTA#, 3 = INTD#) of the device in
+ * `slot` drives: the swizzle the DSDT's _PRT describes, and the one the
+ * VMM wires (vmm/pc_pci.c), so the two cannot disagree.
+ */
+unsigned acpi_pci_intx_gsi(unsigned slot, unsigned pin);
 
 /* Sum of bytes mod 256: 0 for a table whose checksum is right. */
 uint8_t acpi_checksum(const uint8_t *p, size_t len);

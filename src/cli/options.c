@@ -14,6 +14,7 @@ enum {
 	OPT_CPUS = 'c', OPT_HELP = 'h', OPT_VERBOSE = 'v',
 	OPT_BIOS = 256, OPT_DEBUG_EXIT, OPT_STATS, OPT_BOOT_ENTRY,
 	OPT_NO_REBOOT = 300,
+	OPT_DISK, OPT_NET, OPT_CONSOLE, OPT_RNG,
 };
 
 static const struct option run_longopts[] = {
@@ -26,6 +27,10 @@ static const struct option run_longopts[] = {
 	{ "cpus",       required_argument, NULL, OPT_CPUS },
 	{ "debug-exit", no_argument,       NULL, OPT_DEBUG_EXIT },
 	{ "no-reboot",  no_argument,       NULL, OPT_NO_REBOOT },
+	{ "disk",       required_argument, NULL, OPT_DISK },
+	{ "net",        required_argument, NULL, OPT_NET },
+	{ "console",    required_argument, NULL, OPT_CONSOLE },
+	{ "rng",        no_argument,       NULL, OPT_RNG },
 	{ "stats",      no_argument,       NULL, OPT_STATS },
 	{ "verbose",    no_argument,       NULL, OPT_VERBOSE },
 	{ "help",       no_argument,       NULL, OPT_HELP },
@@ -146,6 +151,38 @@ int options_parse(int argc, char **argv, struct run_options *opts, char *err, si
 		case OPT_VERBOSE:
 			opts->verbose = true;
 			break;
+		case OPT_DISK:
+			if (opts->nr_disks == MACHINE_MAX_DISKS) {
+				snprintf(err, errlen, "--disk: more than %d disks", MACHINE_MAX_DISKS);
+				return -1;
+			}
+			if (options_parse_disk(optarg, &opts->disk[opts->nr_disks], err, errlen))
+				return -1;
+			opts->nr_disks++;
+			break;
+		case OPT_NET:
+			if (opts->nr_nics == MACHINE_MAX_NICS) {
+				snprintf(err, errlen, "--net: more than %d NICs", MACHINE_MAX_NICS);
+				return -1;
+			}
+			if (options_parse_net(optarg, opts->nr_nics, &opts->nic[opts->nr_nics],
+					      err, errlen))
+				return -1;
+			opts->nr_nics++;
+			break;
+		case OPT_CONSOLE:
+			if (!strcmp(optarg, "serial"))
+				opts->virtio_console = false;
+			else if (!strcmp(optarg, "virtio"))
+				opts->virtio_console = true;
+			else {
+				snprintf(err, errlen, "--console '%s': give serial or virtio", optarg);
+				return -1;
+			}
+			break;
+		case OPT_RNG:
+			opts->rng = true;
+			break;
 		case OPT_HELP:
 			opts->help = true;
 			return 0;
@@ -154,7 +191,11 @@ int options_parse(int argc, char **argv, struct run_options *opts, char *err, si
 			return -1;
 		case '?':
 		default:
-			if (optopt)
+			/* getopt_long sets optopt to a long option's value when it was given "=VALUE" it does not take. */
+			if (!strncmp(argv[optind - 1], "--", 2) && optopt && strchr(argv[optind - 1], '='))
+				snprintf(err, errlen, "option '%.*s' takes no value",
+					 (int)strcspn(argv[optind - 1], "="), argv[optind - 1]);
+			else if (optopt > 0 && optopt < 128)
 				snprintf(err, errlen, "unknown option '-%c'", optopt);
 			else
 				snprintf(err, errlen, "unknown option '%s'", argv[optind - 1]);
@@ -181,5 +222,5 @@ int options_parse(int argc, char **argv, struct run_options *opts, char *err, si
 		snprintf(err, errlen, "--append needs --kernel");
 		return -1;
 	}
-	return 0;
+	return options_check_devices(opts, err, errlen);
 }

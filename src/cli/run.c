@@ -28,6 +28,14 @@ static void run_log(void *opaque, const char *fmt, va_list ap)
 	fputc('\n', stderr);
 }
 
+/* machine_create()'s reason as the one line the CLI promises: cut at a newline, never empty. */
+static void run_one_line(char *err, size_t errlen, int ret)
+{
+	err[strcspn(err, "\r\n")] = '\0';
+	if (!err[0])
+		snprintf(err, errlen, "cannot create the machine: %s", strerror(-ret));
+}
+
 static int run_read_images(const struct run_options *o, struct run_images *img)
 {
 	char err[512];
@@ -203,9 +211,16 @@ int cli_run(int argc, char **argv)
 		.serial_input = true,
 		.serial_in_fd = STDIN_FILENO,
 		.no_reboot = o.no_reboot,
+		.nr_disks = o.nr_disks,
+		.nr_nics = o.nr_nics,
+		/* --console virtio: standard input (or the pump) feeds hvc0 instead of COM1. */
+		.virtio_console = o.virtio_console,
+		.virtio_rng = o.rng,
 		.verbose = o.verbose,
 		.log = run_log,
 	};
+	memcpy(cfg.disk, o.disk, sizeof(cfg.disk));
+	memcpy(cfg.nic, o.nic, sizeof(cfg.nic));
 	/* A terminal goes through the console pump (escape keys) to COM1. */
 	if (isatty(STDIN_FILENO)) {
 		ret = terminal_pump_start(&pump, STDIN_FILENO, &cfg.serial_in_fd, run_quit, &sig);
@@ -216,12 +231,18 @@ int cli_run(int argc, char **argv)
 		}
 	}
 	/* The images stay until machine_destroy(): a guest reset loads them again. */
+	err[0] = '\0';
 	ret = machine_create(&m, &cfg, err, sizeof(err));
 	if (ret) {
 		terminal_pump_stop(pump);
 		run_free_images(&img);
+		run_one_line(err, sizeof(err), ret);
 		cli_error("%s", err);
-		/* Bad input is the usual cause; an engine that cannot start is ours. */
+		/*
+		 * Bad input is the usual cause (an image missing or locked by
+		 * another VM, a tap device we may not open); an engine that
+		 * cannot start is ours.
+		 */
 		return ret == -ENOSYS ? STATUS_INTERNAL : STATUS_USAGE;
 	}
 

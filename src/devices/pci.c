@@ -220,3 +220,134 @@ void pci_host_reset(void *opaque)
 			d->reset(d);
 	}
 }
+
+/* A memory BAR's address as programmed, whatever COMMAND says; 0 when unassigned. */
+static uint64_t pci_mem_bar_raw(const struct pci_device *d, unsigned n)
+{
+	uint64_t addr = get32(d->config + PCI_BAR0 + 4 * n) & ~15u;
+
+	if (d->bar_flags[n] & PCI_BAR_MEM64)
+		addr |= (uint64_t)get32(d->config + PCI_BAR0 + 4 * (n + 1)) << 32;
+	return addr;
+}
+
+static bool pci_is_mem_bar(const struct pci_device *d, unsigned n)
+{
+	return d->bar_size[n] && !(d->bar_flags[n] & PCI_BAR_IO);
+}
+
+bool pci_find_mem_bar(struct pci_host *h, uint64_t addr, struct pci_device **dp, unsigned *bar,
+		      uint64_t *offset)
+{
+	for (unsigned i = 0; i < PCI_NR_DEVFN; i++) {
+		struct pci_device *d = h->dev[i];
+
+		if (!d)
+			continue;
+		for (unsigned n = 0; n < PCI_NR_BARS; n++) {
+			uint64_t base;
+
+			if (!pci_is_mem_bar(d, n))
+				continue;
+			base = pci_bar_address(d, n);	/* UNMAPPED unless memory space is on */
+			/* addr - base, not base + size: a 64-bit BAR near the top must not wrap. */
+			if (base == PCI_BAR_UNMAPPED || addr < base || addr - base >= d->bar_size[n])
+				continue;
+			*dp = d;
+			*bar = n;
+			*offset = addr - base;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Whether [addr, addr + size) overlaps an assigned memory BAR of any device. */
+static bool pci_mem_range_busy(const struct pci_host *h, uint64_t addr, uint64_t size,
+			       uint64_t *busy_end)
+{
+	for (unsigned i = 0; i < PCI_NR_DEVFN; i++) {
+		const struct pci_device *d = h->dev[i];
+
+		if (!d)
+			continue;
+		for (unsigned n = 0; n < PCI_NR_BARS; n++) {
+			uint64_t base;
+
+			if (!pci_is_mem_bar(d, n) || !(base = pci_mem_bar_raw(d, n)))
+				continue;
+			if (base < addr + size && addr < base + d->bar_size[n]) {
+				*busy_end = base + d->bar_size[n];
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/*
+ * As firmware (SeaBIOS's pci_bios_map_devices) does: the largest BARs
+ * first, each naturally aligned, so power-of-two sizes pack with no gaps.
+ * The writes go through pci_config_write() like the firmware's config
+ * cycles would, so devices see them in config_written.
+ */
+int pci_assign_bars(struct pci_host *h, uint64_t start, uint64_t end)
+{
+	struct {
+		struct pci_device *d;
+		unsigned n;
+	} todo[PCI_NR_DEVFN * PCI_NR_BARS], t;
+	unsigned count = 0, i, j;
+	uint64_t cursor = start;
+
+	for (i = 0; i < PCI_NR_DEVFN; i++) {
+		struct pci_device *d = h->dev[i];
+
+		if (!d)
+			continue;
+		for (unsigned n = 0; n < PCI_NR_BARS; n++)
+			if (pci_is_mem_bar(d, n) && !pci_mem_bar_raw(d, n)) {
+				todo[count].d = d;
+				todo[count++].n = n;
+			}
+	}
+	/* Insertion sort by size, largest first; stable, so equal sizes keep bus order. */
+	for (i = 1; i < count; i++) {
+		t = todo[i];
+		for (j = i; j > 0 && todo[j - 1].d->bar_size[todo[j - 1].n] < t.d->bar_size[t.n]; j--)
+			todo[j] = todo[j - 1];
+		todo[j] = t;
+	}
+	for (i = 0; i < count; i++) {
+		struct pci_device *d = todo[i].d;
+		unsigned n = todo[i].n, off = PCI_BAR0 + 4 * n;
+		uint64_t size = d->bar_size[n], addr, busy_end;
+
+		for (;;) {
+			addr = (cursor + size - 1) & ~(size - 1);
+			if (addr < cursor || addr > end || end - addr < size)
+				return -ENOSPC;
+			if (!pci_mem_range_busy(h, addr, size, &busy_end))
+				break;
+			cursor = busy_end;
+		}
+		cursor = addr + size;
+		pci_config_write(h, 0, d->devfn, off, 4, (uint32_t)addr);
+		if (d->bar_flags[n] & PCI_BAR_MEM64)
+			pci_config_write(h, 0, d->devfn, off + 4, 4, (uint32_t)(addr >> 32));
+	}
+	for (i = 0; i < PCI_NR_DEVFN; i++) {
+		struct pci_device *d = h->dev[i];
+		bool has_mem = false;
+
+		if (!d || d == &h->bridge)
+			continue;
+		for (unsigned n = 0; n < PCI_NR_BARS; n++)
+			has_mem |= pci_is_mem_bar(d, n) && pci_mem_bar_raw(d, n);
+		if (has_mem)
+			pci_config_write(h, 0, d->devfn, PCI_COMMAND, 2,
+					 get16(d->config + PCI_COMMAND) | PCI_COMMAND_MEMORY |
+					 PCI_COMMAND_MASTER);
+	}
+	return 0;
+}

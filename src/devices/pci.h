@@ -60,6 +60,13 @@ struct pci_device {
 	void (*config_written)(struct pci_device *d, unsigned offset, unsigned size);
 	/* At a machine reset, after config space is back at its power-on contents; optional. */
 	void (*reset)(struct pci_device *d);
+	/*
+	 * An access inside memory BAR `bar` (offset from where it decodes now),
+	 * dispatched by pci_mmio_access(); called WITHOUT the platform lock,
+	 * so a device may do long work (disk I/O) under its own lock. Optional.
+	 */
+	void (*bar_access)(struct pci_device *d, unsigned bar, uint64_t offset, unsigned size,
+			   bool is_write, uint64_t *data);
 	void *opaque;
 };
 
@@ -99,6 +106,22 @@ void pci_config_write(struct pci_host *h, unsigned bus, unsigned devfn, unsigned
 /* Bus callbacks: opaque = the pci_host; 0xCF8 (1 port: dword accesses only) and 0xCFC-0xCFF. */
 void pci_host_addr_access(void *opaque, uint64_t offset, unsigned size, bool is_write, uint64_t *data);
 void pci_host_data_access(void *opaque, uint64_t offset, unsigned size, bool is_write, uint64_t *data);
+
+/*
+ * The memory BAR of a device on bus 0 that decodes guest-physical `addr`
+ * (memory space enabled in COMMAND): the device, BAR number and offset.
+ * False if none does. Caller holds the platform lock (config space).
+ */
+bool pci_find_mem_bar(struct pci_host *h, uint64_t addr, struct pci_device **d, unsigned *bar,
+		      uint64_t *offset);
+
+/*
+ * Firmware's part: give every unassigned memory BAR an address inside
+ * [start, end) (each aligned to its size, largest first) and enable memory
+ * space and bus mastering, as a BIOS does before an OS that keeps
+ * firmware assignments. Returns 0 or -ENOSPC.
+ */
+int pci_assign_bars(struct pci_host *h, uint64_t start, uint64_t end);
 
 /* Machine reset (a machine_add_reset_hook callback): every device back to its power-on config. */
 void pci_host_reset(void *opaque);

@@ -47,6 +47,11 @@ static int machine_attach_devices(struct machine *m, char *err, size_t errlen)
 		ret = machine_add_io(m, DEBUG_EXIT_PORT, DEBUG_EXIT_NR_PORTS,
 				     debug_exit_access, &m->dbg_exit, "debug-exit", err, errlen);
 	}
+	/* virtio-pci devices on bus 0, then the firmware's BAR assignment for all of them. */
+	if (!ret)
+		ret = pc_virtio_create(m, err, errlen);
+	if (!ret)
+		ret = pc_pci_assign(m, err, errlen);
 	return ret;
 }
 
@@ -208,6 +213,8 @@ void machine_destroy(struct machine *m)
 		rv_vcpu_destroy(m->vcpu[i].cpu);
 	if (m->vm)
 		rv_vm_destroy(m->vm);
+	/* Devices before the platform lock they use; disk images are unlocked here. */
+	pc_virtio_destroy(m);
 	memory_destroy(m);
 	machine_acpi_destroy(m);
 	pc_destroy(m);

@@ -7,10 +7,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backend/net.h"
 #include "ringvm/ringvm.h"
 
 #define MACHINE_MIN_MEM   (2ull << 20)
 #define MACHINE_MAX_CPUS  16		/* one LAPIC each (LAPIC_MAX bounds it too) */
+#define MACHINE_MAX_DISKS 8
+#define MACHINE_MAX_NICS  4
+
+/* A virtio-blk disk: a raw image file. */
+struct machine_disk {
+	const char *path;
+	bool readonly;
+	const char *serial;		/* virtio-blk GET_ID (up to 20 bytes), or NULL */
+};
 
 struct machine_config {
 	uint64_t mem_size;		/* bytes of guest RAM */
@@ -31,6 +41,13 @@ struct machine_config {
 	bool serial_input;		/* feed serial_in_fd to COM1's receiver */
 	int serial_in_fd;
 	bool no_reboot;			/* a guest reset ends the run (MACHINE_END_REBOOT) instead of restarting */
+	/* virtio-pci devices, in this order on bus 0 from slot 1: disks, NICs, console, rng */
+	unsigned nr_disks;
+	struct machine_disk disk[MACHINE_MAX_DISKS];
+	unsigned nr_nics;
+	struct net_config nic[MACHINE_MAX_NICS];
+	bool virtio_console;		/* hvc0: serial_in_fd feeds it instead of COM1; its output goes to serial_fd */
+	bool virtio_rng;		/* entropy from the host's getrandom() */
 	bool verbose;
 	/* Diagnostics for --verbose (unclaimed I/O, ...); the VMM never prints itself. */
 	void (*log)(void *opaque, const char *fmt, va_list ap);

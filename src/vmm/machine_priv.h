@@ -1,4 +1,4 @@
-/* The machine's internals, shared by machine.c, memory.c and vcpu.c only. */
+/* The machine's internals, shared by the files of src/vmm only. */
 #ifndef RV_VMM_MACHINE_PRIV_H
 #define RV_VMM_MACHINE_PRIV_H
 
@@ -53,6 +53,7 @@ struct machine {
 	uint8_t *acpi_rom;		/* ACPI tables at 0xE0000 (pc_acpi.c), or NULL */
 	uint64_t acpi_rsdp;		/* guest-physical RSDP, or 0 */
 	struct pc_platform pc;		/* PIC, PIT, RTC, 8042, clock: see vmm/pc.h */
+	struct pc_virtio *virtio;	/* virtio-pci devices and their backends (pc_virtio.c), or NULL */
 
 	unsigned nr_vcpus;
 	struct vm_vcpu vcpu[MACHINE_MAX_CPUS];
@@ -89,8 +90,35 @@ void pc_destroy(struct machine *m);
 /* machine.c: place the kernel in RAM and set vCPU 0's entry state (at create and after a reset) */
 int machine_load_kernel(struct machine *m, char *err, size_t errlen);
 
+/*
+ * The 32-bit PCI MMIO window: from the end of low RAM's 3 GiB (memory.c
+ * moves RAM above it to 4 GiB) up to the IOAPIC; the e820 map leaves it
+ * out and the DSDT's _CRS advertises it (pc_acpi.c).
+ */
+#define PC_PCI_MMIO_START 0xc0000000ull
+#define PC_PCI_MMIO_END   0xfec00000ull	/* exclusive */
+
 /* pc_pci.c: the PCI host bridge and bus 0 (from pc_create); returns 0 or -errno with err set */
 int pc_pci_attach(struct machine *m, char *err, size_t errlen);
+/*
+ * Firmware's part, once every device is on the bus (machine_create) and
+ * again after a machine reset: memory BARs in the MMIO window, memory
+ * space and bus mastering on, INTERRUPT_LINE = the GSI the _PRT gives.
+ */
+int pc_pci_assign(struct machine *m, char *err, size_t errlen);
+/* A PCI function's INTx pin level, as its device drives it; platform lock held. */
+void pc_pci_intx_set(struct machine *m, struct pci_device *d, bool level);
+
+/* pc_virtio.c: the virtio-pci devices machine_config asks for (disks, NICs, console, rng). */
+struct pc_virtio;
+int pc_virtio_create(struct machine *m, char *err, size_t errlen);
+/* Backend threads (network): started by pc_start, stopped by pc_stop. */
+int pc_virtio_start(struct machine *m);
+void pc_virtio_stop(struct machine *m);
+/* Everything closed (disk locks released); safe after a partial create. */
+void pc_virtio_destroy(struct machine *m);
+/* Host input for hvc0 (any thread, platform lock NOT held): bytes taken, 0 when the guest posted no buffer. */
+size_t pc_virtio_console_receive(struct machine *m, const void *buf, size_t len);
 
 /* pc_acpi.c: the ACPI PM device (from pc_create), the tables (machine_create) */
 int pc_acpi_attach(struct machine *m, char *err, size_t errlen);
@@ -119,6 +147,12 @@ bool machine_reset_if_requested(struct machine *m);
 int pc_apic_create(struct machine *m, char *err, size_t errlen);
 /* The ISA IRQ wire: to the 8259 pair and to the IOAPIC (IRQ 0 -> GSI 2). An irq_line `set`, opaque = machine. */
 void pc_isa_irq_set(void *opaque, int irq, bool level);
+/*
+ * An MSI (PCI 3.0, 6.8; SDM vol. 3A 11.11): a dword write of `data` to
+ * `addr` in 0xFEExxxxx becomes a message to the local APICs. Other
+ * addresses are dropped. Platform lock held.
+ */
+void pc_msi_deliver(struct machine *m, uint64_t addr, uint32_t data);
 /* Lock-free: an interrupt (PIC via LINT0, or the LAPIC) waits for v. */
 bool apic_vcpu_want_irq(struct vm_vcpu *v);
 /* Interrupt acknowledge at the window: the vector to inject, false if nothing is left. */

@@ -10,7 +10,6 @@
 
 #define LOW_RAM_TOP     0xa0000ull	/* 640 KiB: VGA memory and ROMs follow */
 #define ONE_MIB         0x100000ull
-#define PCI_HOLE_START  0xc0000000ull	/* RAM above 3 GiB is moved above 4 GiB */
 #define FOUR_GIB        0x100000000ull
 #define IOAPIC_BASE     0xfec00000ull	/* start of the chipset/firmware range reserved in the map */
 
@@ -89,7 +88,7 @@ int memory_create(struct machine *m, char *err, size_t errlen)
 	 * 1 MiB (its RAM is lost, as on real boards), RAM from 1 MiB up to the
 	 * MMIO hole, and the rest of RAM above 4 GiB.
 	 */
-	below = size < PCI_HOLE_START ? size : PCI_HOLE_START;
+	below = size < PC_PCI_MMIO_START ? size : PC_PCI_MMIO_START;
 	m->mem.low_ram_top = LOW_RAM_TOP;
 	m->mem.high_ram_top = below;
 	ret = memory_add(m, 0, LOW_RAM_TOP, GUESTMEM_RAM, m->ram, err, errlen);

@@ -1,4 +1,4 @@
-/* The PC's legacy platform: devices on the port bus in one list, their interrupt wiring, the timer thread, serial input from the host. */
+/* The PC's legacy platform: devices on the port bus in one list, their interrupt wiring, the timer thread, serial input from the host, and starting/stopping the device threads. */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -8,7 +8,6 @@
 
 #include "vmm/machine_priv.h"
 
-#define PCI_HOLE_START 0xc0000000ull	/* as in memory.c: RAM above 3 GiB moves above 4 GiB */
 
 /*
  * The PIC's INT pin changed. Rising, it must reach the vCPU: wake it from
@@ -87,7 +86,7 @@ int pc_create(struct machine *m, char *err, size_t errlen)
 	for (i = 0; i < 16; i++)
 		irq_line_init(&pc->isa_irq[i], pc_isa_irq_set, m, i);
 	i8254_init(&pc->pit, &pc->clock, &pc->isa_irq[0]);
-	below = m->cfg.mem_size < PCI_HOLE_START ? m->cfg.mem_size : PCI_HOLE_START;
+	below = m->cfg.mem_size < PC_PCI_MMIO_START ? m->cfg.mem_size : PC_PCI_MMIO_START;
 	above = m->cfg.mem_size - below;
 	rtc_init(&pc->rtc, &pc->clock, &pc->isa_irq[8], below, above);
 	i8042_init(&pc->kbc, &pc->isa_irq[1], &pc->isa_irq[12], pc_reset_request, m);
@@ -153,8 +152,9 @@ static void *pc_timer_thread(void *arg)
 }
 
 /*
- * Host bytes to COM1's receiver, whether the fd is a terminal, a pipe or a
- * file. When the FIFO is full the guest has not read it yet: wait and
+ * Host bytes to COM1's receiver (or hvc0's, with a virtio console),
+ * whether the fd is a terminal, a pipe or a file. When the FIFO is full
+ * (or the guest posted no buffer) the guest has not read it yet: wait and
  * retry rather than drop input. Ends at EOF or when the machine ends.
  */
 static void *pc_input_thread(void *arg)
@@ -178,9 +178,14 @@ static void *pc_input_thread(void *arg)
 		while (done < (size_t)n && !atomic_load(&pc->input_quit)) {
 			size_t took;
 
-			pthread_mutex_lock(&pc->lock);
-			took = uart16550_receive(&m->com1, buf + done, (size_t)n - done);
-			pthread_mutex_unlock(&pc->lock);
+			if (m->cfg.virtio_console) {
+				/* hvc0 takes the input; it locks itself (never under the platform lock). */
+				took = pc_virtio_console_receive(m, buf + done, (size_t)n - done);
+			} else {
+				pthread_mutex_lock(&pc->lock);
+				took = uart16550_receive(&m->com1, buf + done, (size_t)n - done);
+				pthread_mutex_unlock(&pc->lock);
+			}
 			done += took;
 			if (done < (size_t)n) {
 				struct timespec ts = { 0, 2000000 };
@@ -201,6 +206,9 @@ int pc_start(struct machine *m)
 	if (ret)
 		return ret;
 	pc->timer_started = true;
+	ret = pc_virtio_start(m);
+	if (ret)
+		return ret;
 	if (pc->input_fd >= 0) {
 		ret = -pthread_create(&pc->input_thread, NULL, pc_input_thread, m);
 		if (ret)
@@ -227,6 +235,7 @@ void pc_stop(struct machine *m)
 		pthread_join(pc->input_thread, NULL);
 		pc->input_started = false;
 	}
+	pc_virtio_stop(m);
 }
 
 void pc_destroy(struct machine *m)

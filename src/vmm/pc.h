@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "boot/acpi.h"
 #include "devices/acpi_pm.h"
 #include "devices/pci.h"
 #include "devices/i8042.h"
@@ -18,10 +19,23 @@
 #include "vmm/irq.h"
 
 /*
+ * PCI INTx lines: every function's pin level as its device drives it, and
+ * whether it pulls its GSI now (level high, COMMAND.INTX_DISABLE clear).
+ * A GSI is asserted while any function pulls it (PCI's wired-OR).
+ */
+struct pc_pci_intx {
+	bool level[PCI_NR_DEVFN];
+	bool driving[PCI_NR_DEVFN];
+	uint8_t users[ACPI_PCI_NR_GSIS];
+};
+
+/*
  * Locking: `lock` (the platform lock) guards the clock, every timer and
- * every device on the port bus. vCPU threads take it around port I/O, the
- * timer thread around due timers, the input thread around the UART. It
- * is taken before the machine's own lock, never after.
+ * every device on the port bus, PCI config space and interrupt delivery
+ * (IOAPIC, MSI). vCPU threads take it around port I/O, the timer thread
+ * around due timers, the input thread around the UART. It is taken
+ * before the machine's own lock, never after; a virtio device's own lock
+ * may be held when it is taken, never the other way round.
  */
 struct pc_platform {
 	pthread_mutex_t lock;
@@ -34,6 +48,9 @@ struct pc_platform {
 	struct port92 port92;
 	struct acpi_pm acpi_pm;		/* PM1a, PM timer, SCI, reset register: vmm/pc_acpi.c */
 	struct pci_host pci;		/* bus 0 behind 0xCF8/0xCFC: vmm/pc_pci.c */
+	struct pc_pci_intx intx;	/* PCI INTx wired-OR onto IOAPIC inputs 16-23 (pc_pci.c) */
+	bool pci_irq_sources;		/* PCI devices that may interrupt (MSI or INTx) are present */
+	bool msi_bad_logged;		/* an MSI outside 0xFEExxxxx was logged once */
 	struct irq_line isa_irq[16];	/* ISA IRQ n -> the PIC pair and the IOAPIC (pc_apic.c) */
 	struct apic_bus apics;		/* the local APICs, one per vCPU, and their messages */
 	struct lapic lapic[LAPIC_MAX];

@@ -7,7 +7,6 @@
 #include "boot/acpi.h"
 #include "vmm/machine_priv.h"
 
-#define PCI_MMIO_START 0xc0000000u	/* as memory.c: the hole below 4 GiB starts at 3 GiB */
 
 static void pc_acpi_poweroff(void *opaque)
 {
@@ -60,8 +59,8 @@ int machine_acpi_create(struct machine *m, char *err, size_t errlen)
 		.s5_slp_typ = ACPI_PM_S5_TYP,
 		.reset_port = ACPI_RESET_PORT,
 		.reset_value = ACPI_RESET_VALUE,
-		.pci_mmio_start = PCI_MMIO_START,
-		.pci_mmio_end = ACPI_IOAPIC_ADDR - 1,
+		.pci_mmio_start = PC_PCI_MMIO_START,
+		.pci_mmio_end = PC_PCI_MMIO_END - 1,
 	};
 	void *p;
 	int ret;

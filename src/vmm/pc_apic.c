@@ -92,6 +92,63 @@ void pc_isa_irq_set(void *opaque, int irq, bool level)
 	ioapic_set_irq(&m->pc.ioapic, irq == 0 ? 2 : irq, level);
 }
 
+/*
+ * MSI message format (SDM vol. 3A 11.11.1, 11.11.2). Address: 0xFEE in
+ * bits 31:20, destination ID in 19:12, redirection hint in bit 3,
+ * destination mode (1 = logical) in bit 2. Data: vector in 7:0, delivery
+ * mode in 10:8, level in 14, trigger mode (1 = level) in 15.
+ */
+#define MSI_ADDR_BASE     0xfee00000ull
+#define MSI_ADDR_RH       (1u << 3)
+#define MSI_ADDR_LOGICAL  (1u << 2)
+#define MSI_DATA_TRIGGER  (1u << 15)
+
+void pc_msi_deliver(struct machine *m, uint64_t addr, uint32_t data)
+{
+	struct pc_platform *pc = &m->pc;
+	enum apic_dm dm = (data >> 8) & 7;
+	uint8_t vector = (uint8_t)data;
+	uint32_t dest = (uint32_t)(addr >> 12) & 0xff;
+
+	if ((addr & ~0xfffffull) != MSI_ADDR_BASE) {
+		/* Not the interrupt range: on a PC such a write goes to memory; here nowhere. */
+		if (!pc->msi_bad_logged)
+			machine_log(m, "MSI write of 0x%x to 0x%llx dropped: not in 0xFEE00000-0xFEEFFFFF"
+				    " (logged once)", data, (unsigned long long)addr);
+		pc->msi_bad_logged = true;
+		return;
+	}
+	switch (dm) {
+	case APIC_DM_FIXED:
+	case APIC_DM_LOWEST:
+		if (vector < 16) {
+			machine_log(m, "MSI with illegal vector %u dropped", vector);
+			return;
+		}
+		break;
+	case APIC_DM_NMI:
+	case APIC_DM_INIT:
+	case APIC_DM_EXTINT:
+		break;
+	default:			/* SMI (no SMM), SIPI and the reserved modes */
+		machine_log(m, "MSI with delivery mode %u dropped", dm);
+		return;
+	}
+	/*
+	 * With the redirection hint set the message goes to the lowest-priority
+	 * processor among the destinations (11.11.1); ringvm's "lowest" is the
+	 * first match. Linux sets RH = 0 and uses DM for physical/logical, as
+	 * KVM and QEMU read it whatever RH says.
+	 */
+	if ((addr & MSI_ADDR_RH) && dm == APIC_DM_FIXED)
+		dm = APIC_DM_LOWEST;
+	/* An 8-bit 0xFF is the broadcast also for LAPICs in x2APIC mode (whose broadcast is 0xFFFFFFFF). */
+	if (dest == 0xff)
+		dest = 0xffffffffu;
+	apic_bus_deliver(&pc->apics, dest, addr & MSI_ADDR_LOGICAL, dm, vector,
+			 (data & MSI_DATA_TRIGGER) != 0);
+}
+
 static void pc_lapic_mmio(void *opaque, unsigned cpu, uint64_t offset, unsigned size,
 			  bool is_write, uint64_t *data)
 {
@@ -242,7 +299,8 @@ bool apic_vcpu_can_wake(struct vm_vcpu *v)
 
 	if (v->index == 0 && lapic_accepts_pic(l) && !i8259_all_masked(&pc->pic))
 		return true;
-	return lapic_timer_armed(l) || ioapic_any_unmasked(&pc->ioapic);
+	/* PCI devices interrupt by MSI too, which no IOAPIC mask shows: any of them may wake a vCPU. */
+	return lapic_timer_armed(l) || ioapic_any_unmasked(&pc->ioapic) || pc->pci_irq_sources;
 }
 
 /* TPR written through MMIO or MSR: CR8 must show it (SDM vol. 3A 11.8.6). */

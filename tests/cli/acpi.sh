@@ -3,7 +3,7 @@
 # (Debian package acpica-tools), an oracle that nobody here wrote: build
 # them for 1 and 4 vCPUs with tests/cli/acpi_dump.c (linked with
 # libringvm), run `iasl -d`, and check the disassembly for errors and for
-# what Linux relies on (PM blocks, MADT entries, \_S5, PCI0).
+# what Linux relies on (PM blocks, MADT entries, \_S5, PCI0 and its _PRT).
 . "$(dirname "$0")/testlib"
 
 if ! command -v iasl >/dev/null 2>&1; then
@@ -64,5 +64,11 @@ for cpus in 1 4; do
 	check "$cpus vCPUs DSDT" "$d/DSDT.dsl" 'EisaId \("PNP0A03"\)'
 	check "$cpus vCPUs DSDT" "$d/DSDT.dsl" 'WordBusNumber'
 	check "$cpus vCPUs DSDT" "$d/DSDT.dsl" 'Name \(_HID, "ACPI0007"' $cpus
+	# PCI INTx routing: 31 slots x 4 pins, each to a GSI (Source 0) in 16-23
+	check "$cpus vCPUs DSDT" "$d/DSDT.dsl" 'Name \(_PRT, Package \(0x7C\)' 1
+	check "$cpus vCPUs DSDT" "$d/DSDT.dsl" 'Package \(0x04\)' 125
+	check "$cpus vCPUs DSDT" "$d/DSDT.dsl" '^ *0x0001FFFF, *$' 4
+	check "$cpus vCPUs DSDT" "$d/DSDT.dsl" '^ *0x001FFFFF, *$' 4
+	check "$cpus vCPUs DSDT" "$d/DSDT.dsl" '^ *0x1[0-7],? *$' 124
 done
 finish

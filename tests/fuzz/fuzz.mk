@@ -16,6 +16,18 @@ LINUX_SRC    := src/boot/linux.c src/boot/linux_entry.c src/boot/e820.c src/boot
 
 .PHONY: fuzz-long
 
+# virtio: one target per tests/fuzz/fuzz_virtio_*.c (the queue walker, each
+# device's request parser), all built on the device model and its backends.
+FUZZ_VIRTIO_SECONDS ?= 10
+VIRTIO_FUZZ_SRC := $(wildcard src/devices/virtqueue.c src/devices/virtio.c src/devices/virtio_*.c \
+                     src/devices/pci.c src/backend/*.c)
+FUZZ_VIRTIO_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_virtio_*.c))
+
+$(BUILD)/fuzz/fuzz_virtio_%: tests/fuzz/fuzz_virtio_%.c tests/fuzz/virtio_fuzz.h tests/unit/net_frames.h $(VIRTIO_FUZZ_SRC) \
+		$(wildcard src/devices/*.h src/backend/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(SLIRP_CFLAGS) -o $@ $< $(VIRTIO_FUZZ_SRC) $(SLIRP_LIBS) -lpthread
+
 $(FUZZ_BIN): tests/fuzz/fuzz_cpu.c $(CPU_SRC) $(wildcard src/cpu/*.h include/ringvm/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_cpu.c $(CPU_SRC) -lpthread -lm
@@ -28,12 +40,14 @@ $(FUZZ_LINUX_BIN): tests/fuzz/fuzz_linux.c $(LINUX_SRC) $(wildcard src/boot/*.h 
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_linux.c $(LINUX_SRC)
 
-test-fuzz: $(FUZZ_BIN) $(FUZZ_MB_BIN) $(FUZZ_LINUX_BIN)
+test-fuzz: $(FUZZ_BIN) $(FUZZ_MB_BIN) $(FUZZ_LINUX_BIN) $(FUZZ_VIRTIO_BIN)
 	tests/fuzz/run.sh $(FUZZ_BIN) $(FUZZ_SECONDS)
 	tests/fuzz/run.sh $(FUZZ_MB_BIN) $(FUZZ_MB_SECONDS)
 	tests/fuzz/run.sh $(FUZZ_LINUX_BIN) $(FUZZ_LINUX_SECONDS)
+	for f in $(FUZZ_VIRTIO_BIN); do tests/fuzz/run.sh $$f $(FUZZ_VIRTIO_SECONDS) || exit 1; done
 
-fuzz-long: $(FUZZ_BIN) $(FUZZ_MB_BIN) $(FUZZ_LINUX_BIN)
+fuzz-long: $(FUZZ_BIN) $(FUZZ_MB_BIN) $(FUZZ_LINUX_BIN) $(FUZZ_VIRTIO_BIN)
+	for f in $(FUZZ_VIRTIO_BIN); do tests/fuzz/run.sh $$f $(or $(FUZZ_LONG_SECONDS),3600) || exit 1; done
 	tests/fuzz/run.sh $(FUZZ_BIN) $(or $(FUZZ_LONG_SECONDS),3600)
 	tests/fuzz/run.sh $(FUZZ_MB_BIN) $(or $(FUZZ_LONG_SECONDS),3600)
 	tests/fuzz/run.sh $(FUZZ_LINUX_BIN) $(or $(FUZZ_LONG_SECONDS),3600)

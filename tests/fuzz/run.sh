@@ -3,10 +3,11 @@
 # fails when it found a crash, a leak or a timeout.
 bin=$1 seconds=$2
 dir=$(dirname "$bin")
-mkdir -p "$dir/corpus" "$dir/artifacts"
+corpus="$dir/corpus-$(basename "$bin")"
+mkdir -p "$corpus" "$dir/artifacts"
 log="$dir/$(basename "$bin").log"
 "$bin" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=4096 -print_final_stats=1 \
-	-artifact_prefix="$dir/artifacts/" "$dir/corpus" >"$log" 2>&1
+	-artifact_prefix="$dir/artifacts/" "$corpus" >"$log" 2>&1
 status=$?
 tail -n 15 "$log"
 if [ $status -ne 0 ]; then

@@ -247,6 +247,62 @@ static void test_dsdt(void **state)
 	assert_true(l.used <= ACPI_AREA_SIZE);
 }
 
+/* Walk \_SB.PCI0._PRT: 124 entries {0xSSSSFFFF, pin, 0, GSI} matching acpi_pci_intx_gsi(). */
+static void test_dsdt_prt(void **state)
+{
+	static const uint8_t prt[] = { 0x08, '_', 'P', 'R', 'T', 0x12 };
+	struct acpi_layout l;
+	const uint8_t *d, *p, *end;
+	unsigned slot, pin, n = 0;
+	size_t len;
+
+	build(2, &l);
+	d = table(l.dsdt, "DSDT");
+	p = find(d, l.dsdt_len, prt, sizeof(prt));
+	assert_non_null(p);
+	assert_null(find(p + 1, l.dsdt_len - (size_t)(p + 1 - d), prt, sizeof(prt)));
+	p += sizeof(prt);
+	/* PkgLength: two bytes (lead byte bits 7:6 = 1), counting itself */
+	assert_int_equal(p[0] >> 6, 1);
+	len = (size_t)(p[0] & 0xf) | (size_t)p[1] << 4;
+	end = p + len;
+	assert_true(end <= d + l.dsdt_len);
+	p += 2;
+	assert_int_equal(*p++, 124);			/* NumElements */
+	for (slot = 1; slot < 32; slot++) {
+		for (pin = 0; pin < 4; pin++, n++) {
+			const uint8_t *e;
+			unsigned gsi = acpi_pci_intx_gsi(slot, pin);
+
+			assert_int_equal(p[0], 0x12);	/* PackageOp */
+			e = p + 1 + p[1];
+			assert_int_equal(p[2], 4);
+			p += 3;
+			assert_int_equal(*p++, 0x0c);	/* DWordPrefix */
+			assert_int_equal(get32(p), slot << 16 | 0xffff);
+			p += 4;
+			if (pin <= 1) {
+				assert_int_equal(*p++, pin);	/* ZeroOp / OneOp */
+			} else {
+				assert_int_equal(*p++, 0x0a);
+				assert_int_equal(*p++, pin);
+			}
+			assert_int_equal(*p++, 0x00);	/* Source: Zero, a GSI follows */
+			assert_int_equal(*p++, 0x0a);
+			assert_int_equal(*p++, gsi);
+			assert_ptr_equal(p, e);
+			assert_true(gsi >= 16 && gsi <= 23);
+		}
+	}
+	assert_ptr_equal(p, end);
+	assert_int_equal(n, 124);
+	/* neighbouring slots' INTA# land on different inputs; all eight are used */
+	assert_int_not_equal(acpi_pci_intx_gsi(1, 0), acpi_pci_intx_gsi(2, 0));
+	assert_int_equal(acpi_pci_intx_gsi(1, 0), 17);
+	assert_int_equal(acpi_pci_intx_gsi(7, 1), 16);
+	assert_int_equal(acpi_pci_intx_gsi(31, 3), 18);
+}
+
 static void test_bad_config(void **state)
 {
 	struct acpi_config c = config(0);
@@ -423,6 +479,7 @@ int main(void)
 		cmocka_unit_test(test_madt_1cpu),
 		cmocka_unit_test(test_madt_4cpus),
 		cmocka_unit_test(test_dsdt),
+		cmocka_unit_test(test_dsdt_prt),
 		cmocka_unit_test(test_bad_config),
 		cmocka_unit_test(test_aml_encoding),
 		cmocka_unit_test_setup(test_pm_timer, pm_setup),
