@@ -1,4 +1,4 @@
-/* Raw disk images: open and lock, vectored I/O with retries, fdatasync, hole punching and zeroing. */
+/* Disk images: open and lock, vectored I/O with retries, fdatasync, hole punching and zeroing; qcow2 images go through qcow2.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -14,6 +14,7 @@
 
 #include "backend/disk.h"
 #include "backend/errmsg.h"
+#include "backend/qcow2.h"
 
 #define SECTOR_SIZE 512u
 
@@ -57,6 +58,12 @@ static bool probe_punch_hole(int fd, uint64_t file_size)
 }
 
 int disk_open(struct disk *d, const char *path, bool readonly, char *err, size_t errlen)
+{
+	return disk_open_format(d, path, DISK_FORMAT_RAW, readonly, err, errlen);
+}
+
+int disk_open_format(struct disk *d, const char *path, enum disk_format format, bool readonly,
+		     char *err, size_t errlen)
 {
 	struct stat st;
 	uint64_t size;
@@ -106,6 +113,22 @@ int disk_open(struct disk *d, const char *path, bool readonly, char *err, size_t
 	}
 
 	d->fd = fd;
+	d->readonly = readonly;
+	if (format == DISK_FORMAT_QCOW2) {
+		/*
+		 * The guest sees the header's virtual size. Discard and
+		 * write-zeroes are not offered: freeing clusters is exactly
+		 * what this qcow2 code never does (a snapshot may share
+		 * them), and zeroes written as data serve no better than the
+		 * guest's own writes.
+		 */
+		r = qcow2_open(d, size, err, errlen);
+		if (r < 0) {
+			d->fd = -1;
+			goto fail;
+		}
+		return 0;
+	}
 	/*
 	 * The guest counts 512-byte sectors. A trailing partial sector is
 	 * left out of the guest's view, as QEMU does for raw images (its
@@ -113,7 +136,6 @@ int disk_open(struct disk *d, const char *path, bool readonly, char *err, size_t
 	 * the file untouched.
 	 */
 	d->size = size & ~(uint64_t)(SECTOR_SIZE - 1);
-	d->readonly = readonly;
 	if (readonly) {
 		d->can_discard = d->can_write_zeroes = false;
 	} else if (S_ISREG(st.st_mode)) {
@@ -144,6 +166,7 @@ fail:
 
 void disk_close(struct disk *d)
 {
+	qcow2_close(d);
 	if (d->fd >= 0)
 		close(d->fd);	/* drops the flock too */
 	d->fd = -1;
@@ -186,6 +209,8 @@ static int disk_rw(struct disk *d, const struct iovec *iov, unsigned n, uint64_t
 		return -EROFS;
 	if (total == UINT64_MAX || !in_range(d, offset, total))
 		return -EINVAL;
+	if (d->qcow2)
+		return write ? qcow2_writev(d, iov, n, offset) : qcow2_readv(d, iov, n, offset);
 	while (i < n) {
 		ssize_t got;
 

@@ -284,3 +284,8 @@ void netdev_send(struct netdev *nd, const struct iovec *iov, unsigned n)
 	if (nd)
 		nd->ops->send(nd, iov, n);
 }
+
+unsigned netdev_mtu(const struct netdev *nd)
+{
+	return nd->mtu ? nd->mtu : NET_ETH_MTU;
+}

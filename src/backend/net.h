@@ -9,6 +9,16 @@
 
 #define NET_MAX_HOSTFWD 16
 #define NET_MAX_FRAME   65536		/* largest Ethernet frame either way */
+#define NET_ETH_MTU     1500		/* a tap: the host interface's usual MTU */
+/*
+ * The user network's link MTU. The guest's frames never reach a wire as
+ * such (libslirp terminates TCP and UDP on the host), so the link can
+ * carry 64 KiB packets: a TCP stream then costs the guest a few dozen
+ * packets per MiB instead of ~700, which is what limits a soft CPU.
+ * 65520 is libslirp's IF_MTU_MAX and what passt/pasta use for the same
+ * reason.
+ */
+#define NET_USER_MTU    65520
 
 struct net_hostfwd {
 	bool udp;
@@ -55,6 +65,9 @@ int netdev_open(struct netdev **nd, const struct net_config *cfg, const struct n
 int netdev_start(struct netdev *nd);
 void netdev_stop(struct netdev *nd);
 void netdev_close(struct netdev *nd);
+
+/* The link MTU the guest should use (NET_USER_MTU or NET_ETH_MTU). */
+unsigned netdev_mtu(const struct netdev *nd);
 
 /* Send one frame from the guest (any thread); a frame the host side cannot take is dropped, as on a wire. */
 void netdev_send(struct netdev *nd, const struct iovec *iov, unsigned n);

@@ -49,6 +49,7 @@ struct netdev {
 	const struct netdev_ops *ops;
 	void *priv;				/* the backend's state */
 	struct netdev_rx rx;
+	unsigned mtu;				/* the link MTU; the backend sets it at open */
 
 	/* the thread and how it is woken */
 	int wake_fd;				/* eventfd */

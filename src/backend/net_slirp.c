@@ -377,6 +377,9 @@ int net_slirp_open(struct netdev **ndp, const struct net_config *cfg, bool restr
 	sc.vnameserver = in4(SLIRP_DNS);
 	sc.disable_host_loopback = false;	/* 10.0.2.2 reaches the host's 127.0.0.1 */
 	sc.enable_emu = false;
+	sc.if_mtu = NET_USER_MTU;
+	sc.if_mru = NET_USER_MTU;
+	nd->mtu = NET_USER_MTU;
 
 	pthread_mutex_lock(&slirp_lock);
 	ns->slirp = slirp_new(&sc, &slirp_callbacks, ns);

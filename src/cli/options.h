@@ -49,7 +49,7 @@ int options_parse_size(const char *text, uint64_t *bytes);
 
 /*
  * One --disk value: "FILE" (no '=' anywhere: the whole text is the path,
- * commas included) or "path=FILE[,readonly=on|off][,serial=S]", where ",,"
+ * commas included) or "path=FILE[,format=raw|qcow2][,readonly=on|off][,serial=S]", where ",,"
  * is a literal comma. Splits text in place; the disk's strings point into it.
  */
 int options_parse_disk(char *text, struct machine_disk *disk, char *err, size_t errlen);

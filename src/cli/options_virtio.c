@@ -99,8 +99,8 @@ static int check_disk_serial(const char *serial, char *err, size_t errlen)
 
 int options_parse_disk(char *text, struct machine_disk *disk, char *err, size_t errlen)
 {
-	static const char *const keys[] = { "path", "readonly", "serial", NULL };
-	bool has_readonly = false;
+	static const char *const keys[] = { "path", "readonly", "serial", "format", NULL };
+	bool has_readonly = false, has_format = false;
 	char *cursor = text;
 
 	memset(disk, 0, sizeof(*disk));
@@ -148,6 +148,21 @@ int options_parse_disk(char *text, struct machine_disk *disk, char *err, size_t 
 			if (check_disk_serial(value, err, errlen))
 				return -1;
 			disk->serial = value;
+		} else if (!strcmp(item, "format")) {
+			if (has_format) {
+				snprintf(err, errlen, "--disk: 'format' given twice");
+				return -1;
+			}
+			/* Named by the user, never guessed from the image: see enum disk_format. */
+			if (!strcmp(value, "raw")) {
+				disk->format = DISK_FORMAT_RAW;
+			} else if (!strcmp(value, "qcow2")) {
+				disk->format = DISK_FORMAT_QCOW2;
+			} else {
+				snprintf(err, errlen, "--disk: format '%s': give raw or qcow2", value);
+				return -1;
+			}
+			has_format = true;
 		} else {
 			snprintf(err, errlen, "--disk: unknown key '%s'", item);
 			return -1;

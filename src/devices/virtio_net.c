@@ -8,6 +8,7 @@
 #define NET_TXQ 1
 
 /* Feature bits (5.1.3). */
+#define VIRTIO_NET_F_MTU       3
 #define VIRTIO_NET_F_MAC       5
 #define VIRTIO_NET_F_MRG_RXBUF 15
 #define VIRTIO_NET_F_STATUS    16
@@ -263,7 +264,7 @@ static void net_config_bytes(const struct virtio_net *n, uint8_t cfg[NET_CFG_SIZ
 	memcpy(cfg + NET_CFG_MAC, n->mac, 6);
 	put16(cfg + NET_CFG_STATUS, VIRTIO_NET_S_LINK_UP);	/* the link is always up */
 	put16(cfg + NET_CFG_MAX_PAIRS, 1);
-	put16(cfg + NET_CFG_MTU, 0);				/* VIRTIO_NET_F_MTU not offered */
+	put16(cfg + NET_CFG_MTU, n->mtu);			/* read only with VIRTIO_NET_F_MTU */
 }
 
 static void net_config_read(struct virtio_dev *vd, unsigned offset, unsigned size, uint64_t *data)
@@ -299,6 +300,7 @@ void virtio_net_init(struct virtio_net *n, const char *name, const uint8_t mac[6
 {
 	memset(n, 0, sizeof(*n));
 	memcpy(n->mac, mac, 6);
+	n->mtu = NET_ETH_MTU;
 	virtio_dev_init(&n->vd, name, VIRTIO_ID_NET,
 			VIRTIO_BIT(VIRTIO_NET_F_MAC) | VIRTIO_BIT(VIRTIO_NET_F_STATUS) |
 			VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF) | VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC) |
@@ -310,6 +312,14 @@ void virtio_net_attach(struct virtio_net *n, struct netdev *backend)
 {
 	pthread_mutex_lock(&n->vd.lock);
 	n->backend = backend;
+	/*
+	 * A link with another MTU than Ethernet's tells the driver (5.1.4.1:
+	 * the driver then uses it as its MTU). Attached before the guest
+	 * runs, so the offer never changes under a driver.
+	 */
+	n->mtu = (uint16_t)netdev_mtu(backend);
+	if (n->mtu != NET_ETH_MTU)
+		n->vd.host_features |= VIRTIO_BIT(VIRTIO_NET_F_MTU);
 	pthread_mutex_unlock(&n->vd.lock);
 }
 

@@ -9,6 +9,7 @@ struct virtio_net {
 	struct virtio_dev vd;
 	struct netdev *backend;			/* set by virtio_net_attach() */
 	uint8_t mac[6];
+	uint16_t mtu;				/* offered with VIRTIO_NET_F_MTU when not 1500 */
 	struct virtq_elem elem;			/* the chain being served (too big for the stack) */
 	uint8_t frame[NET_MAX_FRAME];		/* a transmitted frame, gathered */
 	uint64_t rx_dropped, tx_dropped;	/* frames lost: no ready queue, too big, malformed (vd->lock) */

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backend/disk.h"
 #include "backend/net.h"
 #include "ringvm/ringvm.h"
 
@@ -15,11 +16,12 @@
 #define MACHINE_MAX_DISKS 8
 #define MACHINE_MAX_NICS  4
 
-/* A virtio-blk disk: a raw image file. */
+/* A virtio-blk disk: a raw or qcow2 image file. */
 struct machine_disk {
 	const char *path;
 	bool readonly;
 	const char *serial;		/* virtio-blk GET_ID (up to 20 bytes), or NULL */
+	enum disk_format format;	/* raw (0) unless the user said otherwise: never probed */
 };
 
 struct machine_config {

@@ -188,7 +188,7 @@ int pc_virtio_create(struct machine *m, char *err, size_t errlen)
 	for (i = 0; i < cfg->nr_disks; i++) {
 		const struct machine_disk *md = &cfg->disk[i];
 
-		ret = disk_open(&pv->disk[i], md->path, md->readonly, err, errlen);
+		ret = disk_open_format(&pv->disk[i], md->path, md->format, md->readonly, err, errlen);
 		if (ret)
 			return ret;
 		snprintf(pv->blk_name[i], sizeof(pv->blk_name[i]), "virtio-blk%u", i);

@@ -4,14 +4,7 @@
 . "$(dirname "$0")/testlib"
 
 # A valid multiboot kernel (a.out kludge) that halts: the header alone.
-python3 - "$TMP/kernel.bin" <<'PY'
-import struct, sys
-magic, flags = 0x1BADB002, 0x00010000
-csum = (-(magic + flags)) & 0xffffffff
-hdr = struct.pack('<8I', magic, flags, csum, 0x100000, 0x100000, 0, 0, 0x100020)
-open(sys.argv[1], 'wb').write(hdr + b'\xfa\xf4' * 8)   # cli; hlt
-PY
-K=$TMP/kernel.bin
+K=$(halting_kernel)
 printf 'hello, not a kernel\n' >"$TMP/text"
 : >"$TMP/empty"
 head -c 4096 /dev/urandom >"$TMP/random"

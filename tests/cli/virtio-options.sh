@@ -7,14 +7,7 @@
 
 # A multiboot kernel (a.out kludge) that halts at once (status 8), so a
 # device that does open ends the run quickly; errors come before it runs.
-python3 - "$TMP/kernel.bin" <<'PY'
-import struct, sys
-magic, flags = 0x1BADB002, 0x00010000
-csum = (-(magic + flags)) & 0xffffffff
-hdr = struct.pack('<8I', magic, flags, csum, 0x100000, 0x100000, 0, 0, 0x100020)
-open(sys.argv[1], 'wb').write(hdr + b'\xfa\xf4' * 8)   # cli; hlt
-PY
-K=$TMP/kernel.bin
+K=$(halting_kernel)
 STATUS_HALTED=8
 head -c 1048576 /dev/zero >"$TMP/disk.img"
 D=$TMP/disk.img
@@ -32,6 +25,10 @@ e "--disk serial too long"    2 "^ringvm: --disk: serial .* longer than 20 bytes
 e "--disk serial empty"       2 "^ringvm: --disk: serial is empty"             -- run --kernel "$K" --disk "path=$D,serial="
 e "--disk serial non-ASCII"   2 "^ringvm: --disk: serial .*not printable ASCII" -- run --kernel "$K" --disk "path=$D,serial=$(printf 'a\001b')"
 e "--disk stray comma"        2 "^ringvm: --disk: empty item"                  -- run --kernel "$K" --disk "path=$D,"
+e "--disk format=vmdk"        2 "^ringvm: --disk: format 'vmdk': give raw or qcow2" -- run --kernel "$K" --disk "path=$D,format=vmdk"
+e "--disk format twice"       2 "^ringvm: --disk: 'format' given twice"        -- run --kernel "$K" --disk "path=$D,format=raw,format=raw"
+e "--disk format alone"       2 "^ringvm: --disk: key 'format' needs a value"  -- run --kernel "$K" --disk "path=$D,format"
+e "--disk raw as qcow2"       2 "^ringvm: disk image '$D' is not a qcow2 image" -- run --kernel "$K" --disk "path=$D,format=qcow2"
 e "--disk same image twice"   2 "^ringvm: --disk: '.*' given twice"            -- run --kernel "$K" --disk "$D" --disk "path=$D"
 e "--disk 9 disks"            2 "^ringvm: --disk: more than 8 disks"           -- run --kernel "$K" \
 	--disk a1 --disk a2 --disk a3 --disk a4 --disk a5 --disk a6 --disk a7 --disk a8 --disk a9
@@ -112,6 +109,7 @@ e "image locked shared, read-write"    2 "^ringvm: disk image '$D'.*in use"   --
 expect_runs "image locked shared, read-only" -- run --kernel "$K" --disk "path=$D,readonly=on"
 release_lock
 expect_runs "image unlocked, read-write" -- run --kernel "$K" --disk "$D"
+expect_runs "format=raw"                 -- run --kernel "$K" --disk "path=$D,format=raw"
 expect_runs "one image read-only twice"  -- run --kernel "$K" --disk "path=$D,readonly=on" --disk "path=$D,readonly=on"
 
 # Every kind of device at once: the machine is built and the guest runs.

@@ -14,6 +14,10 @@
 #   ro        vdb mounts read-only and its files check; a write to /dev/vdb,
 #             a remount rw and creating a file all fail; the host's sha256
 #             of the whole image is unchanged
+#   qcow2     vdc is the same file system converted to qcow2 (format=qcow2,
+#             when qemu-img is there): its files check, a new file is
+#             written and synced; the host then runs qemu-img check and
+#             reads the file out of `qemu-img convert -O raw`
 # Boot 2, INTx (pci=nomsi: legacy interrupts through the IOAPIC):
 #   the same identity, irq (IO-APIC, no PCI-MSI), sums (now with boot 1's
 #   file) and ro checks, then no lost data: the guest writes 1 MiB, syncs,
@@ -49,6 +53,14 @@ head -c 300000 /dev/urandom >"$rosrc/ro.bin"
 roimg="$RVT_TMP/ro.img"
 mkfs.ext4 -q -F -d "$rosrc" "$roimg" 16M >/dev/null || { echo "FAIL: mkfs.ext4 -d (ro)"; exit 1; }
 ro_before=$(sha256sum <"$roimg" | cut -d' ' -f1)
+# The qcow2 disk (boot 1 only): the read-write image's file system, converted.
+qimg=""
+if command -v qemu-img >/dev/null; then
+	qimg="$RVT_TMP/disk.qcow2"
+	qemu-img convert -f raw -O qcow2 "$img" "$qimg" || { echo "FAIL: qemu-img convert"; exit 1; }
+else
+	echo "note: no qemu-img (qemu-utils): the qcow2 disk is left out"
+fi
 serial="rvt-disk-0"
 
 guest="$RVT_TMP/guest.sh"
@@ -113,6 +125,18 @@ fi
 if touch /ro/new 2>/dev/null; then fail ro-touch "created /ro/new"; else pass ro-touch "cannot create /ro/new"; fi
 umount /ro
 
+# The qcow2 disk, when there is one.
+if [ -n "${QCOW2:-}" ]; then
+	wait_path /dev/vdc || fail vdc "no /dev/vdc"
+	check q-mount "mount /dev/vdc /q" mount -t ext4 /dev/vdc /q
+	check q-sums "sha256sum -c on vdc" sh -c 'cd /q && sha256sum -c SHA256SUMS'
+	check q-write "1 MiB written to /q/new-qcow2.bin" cp /tmp/new.bin /q/new-qcow2.bin
+	check q-sync "sync" sync
+	echo 3 >/proc/sys/vm/drop_caches
+	expect q-readback "$new_sum" "$(sum /q/new-qcow2.bin)"
+	check q-umount "umount /q" umount /q
+fi
+
 if [ "$MODE" = msix ]; then
 	check umount "umount /mnt" umount /mnt
 	dmesg_check
@@ -143,14 +167,19 @@ sectors=$((64 * 2048))
 disks=(--disk "path=$img,serial=$serial" --disk "path=$roimg,readonly=on")
 guest_checks="size-vda serial-vda ro-flag-vda ro-flag-vdb mount sums write sync sums-uncached readback irq ro-mount ro-sums ro-dd ro-remount ro-touch dmesg"
 
-# Boot 1: MSI-X.
+# Boot 1: MSI-X, and the qcow2 disk as vdc.
 initrd="$RVT_TMP/initrd-msix.cpio.gz"
-rvt_initrd "$initrd" "$guest" MODE=msix SERIAL="$serial" SECTORS=$sectors || exit 1
-rvt_start msix "$initrd" "console=ttyS0" "${disks[@]}"
+qdisk=() qchecks=""
+if [ -n "$qimg" ]; then
+	qdisk=(--disk "path=$qimg,format=qcow2")
+	qchecks="q-mount q-sums q-write q-sync q-readback q-umount"
+fi
+rvt_initrd "$initrd" "$guest" MODE=msix SERIAL="$serial" SECTORS=$sectors QCOW2=${qimg:+1} || exit 1
+rvt_start msix "$initrd" "console=ttyS0" "${disks[@]}" "${qdisk[@]}"
 rvt_wait 'RVT-DONE' "$RVT_TIMEOUT"
 rvt_wait_exit 60
 check status "$([ "$RVT_STATUS" = 0 ] && echo yes || echo no)" "exit status $RVT_STATUS after the guest's poweroff"
-rvt_guest_results $guest_checks umount
+rvt_guest_results $guest_checks umount $qchecks
 new_sum=$(rvt_value new-msix.bin)
 fsck_out=$(e2fsck -fn "$img" 2>&1)
 fst=$?
@@ -159,6 +188,17 @@ got=$(host_extract new-msix.bin)
 check host-read "$([ -n "$new_sum" ] && [ "$got" = "$new_sum" ] && echo yes || echo no)" \
 	"debugfs: new-msix.bin $got, the guest wrote ${new_sum:-nothing}"
 ro_unchanged
+if [ -n "$qimg" ]; then
+	qout=$(qemu-img check "$qimg" 2>&1)
+	qst=$?
+	check q-check "$([ $qst = 0 ] && echo yes || echo no)" "qemu-img check: status $qst, $(echo "$qout" | tail -n 1)"
+	qemu-img convert -f qcow2 -O raw "$qimg" "$RVT_TMP/q.raw"
+	rm -f "$RVT_TMP/new-qcow2.bin"
+	debugfs -R "dump /new-qcow2.bin $RVT_TMP/new-qcow2.bin" "$RVT_TMP/q.raw" >/dev/null 2>&1
+	got=$( [ -s "$RVT_TMP/new-qcow2.bin" ] && sha256sum <"$RVT_TMP/new-qcow2.bin" | cut -d' ' -f1)
+	check q-host-read "$([ -n "$new_sum" ] && [ "$got" = "$new_sum" ] && echo yes || echo no)" \
+		"qemu-img convert + debugfs: new-qcow2.bin ${got:-missing}, the guest wrote ${new_sum:-nothing}"
+fi
 rvt_end_boot
 
 # Boot 2: INTx, then SIGKILL after sync.

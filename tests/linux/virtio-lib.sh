@@ -206,7 +206,7 @@ rvt_initrd() {
 	local out=$1 script=$2 ov kv
 	shift 2
 	ov=$(mktemp -d "$RVT_TMP/overlay.XXXXXX")
-	mkdir -p "$ov/rvt" "$ov/init.d" "$ov/www" "$ov/mnt" "$ov/ro"
+	mkdir -p "$ov/rvt" "$ov/init.d" "$ov/www" "$ov/mnt" "$ov/ro" "$ov/q"
 	rvt_guest_lib >"$ov/rvt/lib.sh"
 	rvt_udhcpc_script >"$ov/rvt/udhcpc.script"
 	cp "$script" "$ov/rvt/test"
@@ -245,7 +245,7 @@ rvt_qemu_args() {
 			console=virtio
 			;;
 		--disk)
-			path="" ro="" serial=""
+			path="" ro="" serial="" fmt=raw
 			case "$v" in
 			*=*)
 				local IFS=,
@@ -254,6 +254,7 @@ rvt_qemu_args() {
 					path=*) path=${item#path=} ;;
 					readonly=on) ro=",readonly=on" ;;
 					readonly=off) ;;
+					format=*) fmt=${item#format=} ;;
 					serial=*) serial=",serial=${item#serial=}" ;;
 					*) echo "rvt_qemu_args: --disk item '$item'" >&2; return 1 ;;
 					esac
@@ -262,7 +263,7 @@ rvt_qemu_args() {
 				;;
 			*) path=$v ;;
 			esac
-			RVT_QARGS+=(-drive "if=none,id=d$ndisk,file=$path,format=raw$ro"
+			RVT_QARGS+=(-drive "if=none,id=d$ndisk,file=$path,format=$fmt$ro"
 				-device "virtio-blk-pci,drive=d$ndisk,disable-legacy=on$serial")
 			ndisk=$((ndisk + 1))
 			;;

@@ -205,6 +205,31 @@ static void test_write_zeroes_fallback(void **state)
 	unlink(path);
 }
 
+/* format=raw is what disk_open() does; a raw image is never taken for qcow2, nor qcow2 for raw (tests/unit/test_qcow2.c). */
+static void test_open_format(void **state)
+{
+	struct disk d;
+	char path[64], err[512], want[600];
+	uint8_t back[512];
+	struct iovec iov = { back, sizeof(back) };
+
+	make_image(path, sizeof(path), 64 * 1024 + 100);
+	assert_int_equal(disk_open_format(&d, path, DISK_FORMAT_RAW, false, err, sizeof(err)), 0);
+	assert_null(d.qcow2);
+	assert_int_equal(d.size, 64 * 1024);
+	assert_int_equal(disk_readv(&d, &iov, 1, 512), 0);
+	for (unsigned i = 0; i < sizeof(back); i++)
+		assert_int_equal(back[i], pattern(512 + i));
+	disk_close(&d);
+	/* the same file as qcow2: refused with one line, and the lock is released */
+	assert_int_equal(disk_open_format(&d, path, DISK_FORMAT_QCOW2, false, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "disk image '%s' is not a qcow2 image (no QFI\\xfb magic)", path);
+	assert_string_equal(err, want);
+	assert_int_equal(disk_open(&d, path, false, err, sizeof(err)), 0);
+	disk_close(&d);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -216,6 +241,7 @@ int main(void)
 		cmocka_unit_test(test_readv_writev),
 		cmocka_unit_test(test_discard_and_write_zeroes),
 		cmocka_unit_test(test_write_zeroes_fallback),
+		cmocka_unit_test(test_open_format),
 	};
 
 	return cmocka_run_group_tests_name("disk", tests, NULL, NULL);

@@ -253,6 +253,19 @@ static void test_config_and_features(void **state)
 	/* The MAC is read-only to a modern driver. */
 	vh_config_write(vd, 0, 4, 0);
 	assert_int_equal(vh_config_read(vd, 0, 1), 0x52);
+	/* An Ethernet-MTU backend: no VIRTIO_NET_F_MTU (bit 3). */
+	assert_false(vd->host_features & VIRTIO_BIT(3));
+}
+
+/* The user network carries 64 KiB packets: the MTU is offered and readable at offset 10 (5.1.4). */
+static void test_user_network_mtu(void **state)
+{
+	struct fixture *f = *state;
+	struct virtio_dev *vd = &f->net->vd;
+
+	assert_int_equal(netdev_mtu(f->nd), NET_USER_MTU);
+	assert_true(vd->host_features & VIRTIO_BIT(3));
+	assert_int_equal(vh_config_read(vd, 10, 2), NET_USER_MTU);
 }
 
 static void test_tx_frame(void **state)
@@ -586,6 +599,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rx_link_without_driver, setup_fake, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_held_until_buffers, setup_fake, teardown),
 		cmocka_unit_test_setup_teardown(test_slirp_arp, setup_slirp, teardown),
+		cmocka_unit_test_setup_teardown(test_user_network_mtu, setup_slirp, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
