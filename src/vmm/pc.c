@@ -8,7 +8,6 @@
 
 #include "vmm/machine_priv.h"
 
-
 /*
  * The PIC's INT pin changed. Rising, it must reach the vCPU: wake it from
  * HLT and kick it out of rv_vcpu_run() so the run loop asks for the
