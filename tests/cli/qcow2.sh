@@ -14,20 +14,7 @@ fi
 
 # A multiboot kernel (a.out kludge) that halts at once (status 8): disks are opened before it runs.
 K=$(halting_kernel)
-STATUS_HALTED=8
 
-# expect_runs NAME -- args: the machine is created and the guest halts.
-expect_runs() {
-	name=$1
-	shift 2
-	timeout 60 "$RINGVM" "$@" >"$TMP/out" 2>"$TMP/err" </dev/null
-	rc=$?
-	if [ "$rc" -eq "$STATUS_HALTED" ]; then
-		ok "$name: the guest ran"
-	else
-		bad "$name: status $rc, want $STATUS_HALTED: $(head -n 1 "$TMP/err")"
-	fi
-}
 
 # qemu_check NAME IMG: qemu-img check finds no corruption and no leak.
 qemu_check() {

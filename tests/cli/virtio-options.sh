@@ -8,7 +8,6 @@
 # A multiboot kernel (a.out kludge) that halts at once (status 8), so a
 # device that does open ends the run quickly; errors come before it runs.
 K=$(halting_kernel)
-STATUS_HALTED=8
 head -c 1048576 /dev/zero >"$TMP/disk.img"
 D=$TMP/disk.img
 
@@ -87,18 +86,6 @@ release_lock() {
 }
 trap '[ -n "$holder" ] && kill "$holder" 2>/dev/null; rm -rf "$TMP"' EXIT
 
-# expect_runs NAME -- args: the machine is created and the guest halts (status 8).
-expect_runs() {
-	name=$1
-	shift 2
-	timeout 60 "$RINGVM" "$@" >"$TMP/out" 2>"$TMP/err" </dev/null
-	rc=$?
-	if [ "$rc" -eq "$STATUS_HALTED" ]; then
-		ok "$name: the guest ran"
-	else
-		bad "$name: status $rc, want $STATUS_HALTED: $(head -n 1 "$TMP/err")"
-	fi
-}
 
 hold_lock x "$D"
 e "image locked exclusive, read-write" 2 "^ringvm: disk image '$D'.*in use"   -- run --kernel "$K" --disk "$D"
