@@ -161,3 +161,13 @@ int virtio_pop(struct virtio_dev *vd, unsigned q, struct virtq_elem *e)
 		virtio_needs_reset(vd, "queue %u: %s", q, why);
 	return r;
 }
+
+uint64_t virtio_config_bytes(const uint8_t *cfg, size_t cfg_size, unsigned offset, unsigned size)
+{
+	uint64_t v = 0;
+
+	for (unsigned i = 0; i < size && i < 8; i++)
+		if (offset < cfg_size && i < cfg_size - offset)
+			v |= (uint64_t)cfg[offset + i] << (8 * i);
+	return v;
+}

@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "devices/dma.h"
@@ -85,6 +86,13 @@ void virtio_dev_init(struct virtio_dev *vd, const char *name, uint16_t device_id
 		     uint64_t features, unsigned nr_queues, const struct virtio_dev_ops *ops,
 		     void *opaque, const struct dma_space *dma);
 void virtio_dev_destroy(struct virtio_dev *vd);
+
+/*
+ * A device-specific configuration read (ops->config_read) served from the
+ * structure's bytes: the little-endian value of [offset, offset + size)
+ * (size capped at 8); bytes past the structure read as 0.
+ */
+uint64_t virtio_config_bytes(const uint8_t *cfg, size_t cfg_size, unsigned offset, unsigned size);
 
 /* Transport side, vd->lock held. */
 /* Device reset: status, features, ISR, every queue, then ops->reset. */

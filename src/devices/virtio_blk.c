@@ -354,16 +354,9 @@ static void blk_config_read(struct virtio_dev *vd, unsigned offset, unsigned siz
 {
 	const struct virtio_blk *b = vd->opaque;
 	uint8_t cfg[CFG_SIZE];
-	uint64_t v = 0;
 
 	blk_config_image(b, cfg);
-	if (size > 8)
-		size = 8;
-	/* Little-endian value of bytes [offset, offset + size); bytes past the structure read 0. */
-	for (unsigned i = 0; i < size; i++)
-		if (offset < CFG_SIZE && i < CFG_SIZE - offset)
-			v |= (uint64_t)cfg[offset + i] << (8 * i);
-	*data = v;
+	*data = virtio_config_bytes(cfg, CFG_SIZE, offset, size);
 }
 
 static void blk_config_write(struct virtio_dev *vd, unsigned offset, unsigned size, uint64_t data)

@@ -95,13 +95,8 @@ static void console_config_read(struct virtio_dev *vd, unsigned offset, unsigned
 	 * emerg_wr is write-only and reads as 0.
 	 */
 	uint8_t cfg[CONSOLE_CFG_SIZE] = { [CONSOLE_CFG_MAX_NR_PORTS] = 1 };
-	uint64_t v = 0;
 
-	for (unsigned i = 0; i < size && i < 8; i++) {
-		if (offset + i < CONSOLE_CFG_SIZE)
-			v |= (uint64_t)cfg[offset + i] << (8 * i);
-	}
-	*data = v;
+	*data = virtio_config_bytes(cfg, CONSOLE_CFG_SIZE, offset, size);
 }
 
 static void console_config_write(struct virtio_dev *vd, unsigned offset, unsigned size, uint64_t data)

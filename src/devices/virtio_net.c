@@ -271,15 +271,9 @@ static void net_config_read(struct virtio_dev *vd, unsigned offset, unsigned siz
 {
 	struct virtio_net *n = vd->opaque;
 	uint8_t cfg[NET_CFG_SIZE];
-	uint64_t v = 0;
-	unsigned i;
 
 	net_config_bytes(n, cfg);
-	/* Little-endian assembly; bytes past the structure read as 0. */
-	for (i = 0; i < size && i < 8; i++)
-		if (offset + i < NET_CFG_SIZE)
-			v |= (uint64_t)cfg[offset + i] << (8 * i);
-	*data = v;
+	*data = virtio_config_bytes(cfg, NET_CFG_SIZE, offset, size);
 }
 
 static void net_config_write(struct virtio_dev *vd, unsigned offset, unsigned size, uint64_t data)

@@ -329,42 +329,39 @@ bool virtq_should_interrupt(struct virtq *q)
 	return (uint16_t)(new - event - 1) < (uint16_t)(new - old);
 }
 
-size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t skip, void *buf, size_t len)
+/* Copy between segments and a flat buffer, `skip` bytes into the segments; to_iov says which way. */
+static size_t iov_copy(const struct iovec *iov, unsigned n, size_t skip, uint8_t *buf, size_t len,
+		       bool to_iov)
 {
 	size_t done = 0;
 	unsigned i;
 
 	for (i = 0; i < n && done < len; i++) {
 		size_t seg = iov[i].iov_len, chunk;
+		uint8_t *base;
 
 		if (skip >= seg) {
 			skip -= seg;
 			continue;
 		}
+		base = (uint8_t *)iov[i].iov_base + skip;
 		chunk = seg - skip < len - done ? seg - skip : len - done;
-		memcpy((uint8_t *)buf + done, (const uint8_t *)iov[i].iov_base + skip, chunk);
+		if (to_iov)
+			memcpy(base, buf + done, chunk);
+		else
+			memcpy(buf + done, base, chunk);
 		done += chunk;
 		skip = 0;
 	}
 	return done;
 }
 
+size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t skip, void *buf, size_t len)
+{
+	return iov_copy(iov, n, skip, buf, len, false);
+}
+
 size_t iov_from_buf(const struct iovec *iov, unsigned n, size_t skip, const void *buf, size_t len)
 {
-	size_t done = 0;
-	unsigned i;
-
-	for (i = 0; i < n && done < len; i++) {
-		size_t seg = iov[i].iov_len, chunk;
-
-		if (skip >= seg) {
-			skip -= seg;
-			continue;
-		}
-		chunk = seg - skip < len - done ? seg - skip : len - done;
-		memcpy((uint8_t *)iov[i].iov_base + skip, (const uint8_t *)buf + done, chunk);
-		done += chunk;
-		skip = 0;
-	}
-	return done;
+	return iov_copy(iov, n, skip, (uint8_t *)buf, len, true);
 }
