@@ -17,7 +17,8 @@ CFLAGS += $(SLIRP_CFLAGS)
 LDLIBS  = $(SLIRP_LIBS) -lpthread -lm
 
 CPU_SRC  := $(wildcard src/cpu/*.c)
-LIB_SRC  := $(wildcard src/accel/*.c src/vmm/*.c src/boot/*.c src/devices/*.c src/backend/*.c)
+JIT_SRC  := $(wildcard src/jit/*.c)
+LIB_SRC  := $(wildcard src/accel/*.c src/vmm/*.c src/boot/*.c src/devices/*.c src/backend/*.c) $(JIT_SRC)
 CLI_SRC  := $(wildcard src/cli/*.c)
 
 CPU_OBJ  := $(CPU_SRC:%.c=$(BUILD)/%.o)
@@ -37,6 +38,12 @@ $(BUILD)/%.o: %.c
 
 # The CPU alone, usable with no VM around it (oracle tests, fuzzing).
 $(BUILD)/libringvm-cpu.a: $(CPU_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+# The translator alone (with libringvm-cpu.a): the oracle tests drive it without a VM.
+JIT_OBJ  := $(JIT_SRC:%.c=$(BUILD)/%.o)
+$(BUILD)/libringvm-jit.a: $(JIT_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 

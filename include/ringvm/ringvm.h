@@ -36,7 +36,17 @@ struct rv_vm_config {
 	/* Guest time in ns, not decreasing; NULL: host CLOCK_MONOTONIC since rv_vm_create. */
 	uint64_t (*clock_ns)(void *opaque);
 	void *clock_opaque;
+	/*
+	 * RV_ENGINE_SOFT runs guest code translated into host code (on x86-64
+	 * Linux hosts), with the interpreter for what it does not translate;
+	 * true runs the reference interpreter alone.
+	 */
+	bool soft_interpreter;
+	uint64_t soft_code_cache;	/* bytes of translated code per vCPU; 0: the default (64 MiB) */
 };
+
+/* Is the soft engine's translator available on this host? If not, *why says why. */
+bool rv_soft_translator_available(const char **why);
 
 int rv_vm_create(struct rv_vm **vm, const struct rv_vm_config *config);
 void rv_vm_destroy(struct rv_vm *vm);
@@ -55,6 +65,12 @@ enum rv_mem_kind {
 
 int rv_vm_map(struct rv_vm *vm, uint64_t gpa, uint64_t size,
 	      enum rv_mem_kind kind, void *host);
+/*
+ * The VMM or a device wrote guest RAM [gpa, gpa + len) behind the vCPUs'
+ * backs (DMA): an engine that caches translated code drops what the
+ * write covered before it runs it again. Any thread.
+ */
+void rv_vm_note_write(struct rv_vm *vm, uint64_t gpa, uint64_t len);
 /* Remove the slot that starts at gpa. */
 int rv_vm_unmap(struct rv_vm *vm, uint64_t gpa);
 
@@ -176,6 +192,19 @@ int rv_vcpu_set_intercepts(struct rv_vcpu *vcpu, uint32_t intercepts);
 struct rv_vcpu_stats {
 	uint64_t instructions;	/* retired guest instructions */
 	uint64_t exits;
+	uint64_t exits_by_reason[RV_EXIT_MSR + 1];	/* exits to the VMM, by enum rv_exit_reason */
+	/* The soft engine's translator (all zero with the interpreter) */
+	bool translated;		/* the translator ran this vCPU */
+	uint64_t blocks;		/* blocks translated */
+	uint64_t code_bytes;		/* translated code in the cache now */
+	uint64_t cache_bytes;		/* the code cache's size */
+	uint64_t cache_flushes;		/* whole-cache flushes (full, remap, reset) */
+	uint64_t invalidations;		/* blocks dropped because their guest code was written */
+	uint64_t chained;		/* block exits patched into direct jumps */
+	uint64_t unchained_exits;	/* block exits that went back to the dispatcher */
+	uint64_t indirect_misses;	/* indirect branches the target cache missed */
+	uint64_t tlb_misses;		/* memory accesses that missed the inline TLB check */
+	uint64_t interpreted;		/* instructions the translated code left to the interpreter's handlers */
 };
 int rv_vcpu_get_stats(struct rv_vcpu *vcpu, struct rv_vcpu_stats *stats);
 

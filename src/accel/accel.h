@@ -32,6 +32,8 @@ struct rv_vm {
 	uint64_t (*clock_ns)(void *opaque);
 	void *clock_opaque;
 	uint64_t clock_base;		/* host CLOCK_MONOTONIC at creation, for the default clock */
+	bool soft_interpreter;		/* see struct rv_vm_config */
+	uint64_t soft_code_cache;
 };
 
 /* Guest time in ns and the guest TSC, from the VM's clock. */
@@ -42,6 +44,7 @@ struct rv_vcpu {
 	struct rv_vm *vm;
 	unsigned index;
 	uint64_t exits;
+	uint64_t exits_by_reason[RV_EXIT_MSR + 1];
 	void *engine;			/* engine-private vCPU state */
 };
 
@@ -72,6 +75,7 @@ struct accel_ops {
 	int (*set_intercepts)(struct rv_vcpu *vcpu, uint32_t intercepts);
 	int (*get_stats)(struct rv_vcpu *vcpu, struct rv_vcpu_stats *stats);
 	int (*reset)(struct rv_vcpu *vcpu);	/* power-on state (rv_vcpu_reset) */
+	void (*note_write)(struct rv_vm *vm, uint64_t gpa, uint64_t len);	/* rv_vm_note_write */
 };
 
 extern const struct accel_ops accel_soft_ops;

@@ -9,6 +9,7 @@
 
 #include "accel/accel.h"
 #include "cpu/cpu.h"
+#include "jit/jit.h"
 
 /*
  * The CPU's view of the slots. A remap publishes a new map to every vCPU
@@ -25,10 +26,12 @@ struct soft_map {
 struct soft_vm {
 	struct soft_map *cur;
 	uint64_t generation;
+	struct jit_vm *jit;		/* the translator's shared state; NULL: interpreter only */
 };
 
 struct soft_vcpu {
 	struct cpu cpu;
+	struct jit_vcpu *jit;
 	bool pending;			/* last exit was I/O or MMIO: complete it on the next run */
 	struct rv_exit *pending_exit;	/* where the VMM leaves the value */
 	pthread_mutex_t wait_lock;	/* HLT without the HLT intercept waits here */
@@ -45,9 +48,16 @@ static struct cpu *cpu_of(struct rv_vcpu *v)
 	return &sv_of(v)->cpu;
 }
 
+bool rv_soft_translator_available(const char **why)
+{
+	return jit_host_supported(why);
+}
+
 static int soft_vm_init(struct rv_vm *vm)
 {
 	struct soft_vm *s = calloc(1, sizeof(*s));
+	const char *why;
+	int err;
 
 	if (!s)
 		return -ENOMEM;
@@ -55,6 +65,19 @@ static int soft_vm_init(struct rv_vm *vm)
 	if (!s->cur) {
 		free(s);
 		return -ENOMEM;
+	}
+	if (!vm->soft_interpreter && jit_host_supported(&why)) {
+		if (vm->soft_code_cache && (vm->soft_code_cache < JIT_MIN_CACHE || vm->soft_code_cache > JIT_MAX_CACHE)) {
+			free(s->cur);
+			free(s);
+			return -EINVAL;
+		}
+		err = jit_vm_create(&s->jit, (size_t)vm->soft_code_cache);
+		if (err) {
+			free(s->cur);
+			free(s);
+			return err;
+		}
 	}
 	vm->engine = s;
 	return 0;
@@ -71,8 +94,17 @@ static void soft_vm_fini(struct rv_vm *vm)
 		free(m);
 		m = older;
 	}
+	jit_vm_destroy(s->jit);
 	free(s);
 	vm->engine = NULL;
+}
+
+static void soft_note_write(struct rv_vm *vm, uint64_t gpa, uint64_t len)
+{
+	struct soft_vm *s = vm->engine;
+
+	if (s->jit)
+		jit_vm_dirty(s->jit, gpa, len);
 }
 
 static void soft_mem_update(struct rv_vm *vm)
@@ -97,9 +129,13 @@ static void soft_mem_update(struct rv_vm *vm)
 	for (unsigned i = 0; i < ACCEL_MAX_VCPUS; i++) {
 		struct rv_vcpu *v = vm->vcpu[i];
 
-		if (v && v->engine)
+		if (v && v->engine) {
 			__atomic_store_n(&((struct soft_vcpu *)v->engine)->cpu.mem, m, __ATOMIC_RELEASE);
+			cpu_request_exit(&((struct soft_vcpu *)v->engine)->cpu);
+		}
 	}
+	if (s->jit)
+		jit_vm_remapped(s->jit);
 }
 
 static uint64_t soft_read_tsc(void *opaque)
@@ -129,10 +165,26 @@ static int soft_vcpu_init(struct rv_vcpu *v)
 	struct soft_vm *s = v->vm->engine;
 	struct soft_vcpu *sv;
 
-	if (posix_memalign((void **)&sv, 64, sizeof(*sv)))
-		return -ENOMEM;
-	memset(sv, 0, sizeof(*sv));
+	/* translated code addresses the vCPU absolutely: it lives in the low 2 GiB (jit.h) */
+	if (s->jit) {
+		sv = jit_alloc_low(sizeof(*sv));
+		if (!sv)
+			return -ENOMEM;
+	} else {
+		if (posix_memalign((void **)&sv, 64, sizeof(*sv)))
+			return -ENOMEM;
+		memset(sv, 0, sizeof(*sv));
+	}
 	cpu_init(&sv->cpu, &s->cur->map);
+	if (s->jit) {
+		int err = jit_vcpu_create(s->jit, &sv->cpu, &sv->jit);
+
+		if (err) {
+			cpu_fini(&sv->cpu);
+			jit_free_low(sv, sizeof(*sv));
+			return err;
+		}
+	}
 	sv->cpu.read_host_tsc = soft_read_tsc;	/* the VM's clock: real time, also while halted */
 	sv->cpu.opaque = v->vm;
 	sv->cpu.tsc_khz = (uint32_t)(v->vm->tsc_hz / 1000);
@@ -150,10 +202,16 @@ static void soft_vcpu_fini(struct rv_vcpu *v)
 {
 	struct soft_vcpu *sv = sv_of(v);
 
+	bool low = sv->jit != NULL;
+
+	jit_vcpu_destroy(sv->jit);
 	cpu_fini(&sv->cpu);
 	pthread_mutex_destroy(&sv->wait_lock);
 	pthread_cond_destroy(&sv->wait_cond);
-	free(sv);
+	if (low)
+		jit_free_low(sv, sizeof(*sv));
+	else
+		free(sv);
 	v->engine = NULL;
 }
 
@@ -396,6 +454,7 @@ static void soft_kick(struct rv_vcpu *v)
 	struct soft_vcpu *sv = sv_of(v);
 
 	__atomic_store_n(&sv->cpu.kick, 1, __ATOMIC_SEQ_CST);
+	cpu_request_exit(&sv->cpu);
 	soft_wake(sv);
 }
 
@@ -407,6 +466,7 @@ static int soft_interrupt(struct rv_vcpu *v, uint8_t vector)
 	if (!__atomic_compare_exchange_n(&sv->cpu.pending_irq, &expected, (int)vector, false,
 					 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 		return -EBUSY;
+	cpu_request_exit(&sv->cpu);
 	soft_wake(sv);
 	return 0;
 }
@@ -416,6 +476,7 @@ static int soft_nmi(struct rv_vcpu *v)
 	struct soft_vcpu *sv = sv_of(v);
 
 	__atomic_store_n(&sv->cpu.pending_nmi, true, __ATOMIC_SEQ_CST);
+	cpu_request_exit(&sv->cpu);
 	soft_wake(sv);
 	return 0;
 }
@@ -440,7 +501,25 @@ static int soft_set_intercepts(struct rv_vcpu *v, uint32_t intercepts)
 
 static int soft_get_stats(struct rv_vcpu *v, struct rv_vcpu_stats *stats)
 {
-	stats->instructions = cpu_of(v)->icount;
+	struct soft_vcpu *sv = sv_of(v);
+
+	stats->instructions = sv->cpu.icount;
+	if (sv->jit) {
+		struct jit_stats j;
+
+		jit_vcpu_stats(sv->jit, &j);
+		stats->translated = true;
+		stats->blocks = j.blocks;
+		stats->code_bytes = j.code_bytes;
+		stats->cache_bytes = j.cache_bytes;
+		stats->cache_flushes = j.flushes;
+		stats->invalidations = j.invalidations;
+		stats->chained = j.chained;
+		stats->unchained_exits = j.unchained_exits;
+		stats->indirect_misses = j.indirect_misses;
+		stats->tlb_misses = j.slow_paths;
+		stats->interpreted = j.helper_insns;
+	}
 	return 0;
 }
 
@@ -453,6 +532,8 @@ static int soft_reset(struct rv_vcpu *v)
 
 	soft_drop_pending(sv);
 	cpu_reset(cpu);
+	if (sv->jit)
+		jit_vcpu_flush(sv->jit);	/* guest RAM is about to be reloaded */
 	cpu->intercepts = intercepts;
 	cpu->irq_window_exit = false;
 	cpu->apic_id = v->index;
@@ -487,4 +568,5 @@ const struct accel_ops accel_soft_ops = {
 	.set_intercepts = soft_set_intercepts,
 	.get_stats = soft_get_stats,
 	.reset = soft_reset,
+	.note_write = soft_note_write,
 };

@@ -1,6 +1,7 @@
 /* libringvm's public API: argument checks, the slot table, and dispatch to the engine. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "accel/accel.h"
@@ -46,6 +47,10 @@ int rv_vm_create(struct rv_vm **out, const struct rv_vm_config *config)
 		vm->clock_opaque = config->clock_opaque;
 	}
 	vm->clock_base = host_monotonic_ns();
+	if (config) {
+		vm->soft_interpreter = config->soft_interpreter;
+		vm->soft_code_cache = config->soft_code_cache;
+	}
 	pthread_mutex_init(&vm->lock, NULL);
 	ret = vm->ops->vm_init(vm);
 	if (ret) {
@@ -219,8 +224,11 @@ int rv_vcpu_run(struct rv_vcpu *v, struct rv_exit *exit)
 	if (!v || !exit)
 		return -EINVAL;
 	ret = v->vm->ops->run(v, exit);
-	if (!ret)
+	if (!ret) {
 		v->exits++;
+		if ((unsigned)exit->reason <= RV_EXIT_MSR)
+			v->exits_by_reason[exit->reason]++;
+	}
 	return ret;
 }
 
@@ -267,9 +275,17 @@ int rv_vcpu_get_stats(struct rv_vcpu *v, struct rv_vcpu_stats *stats)
 
 	if (!v || !stats)
 		return -EINVAL;
+	memset(stats, 0, sizeof(*stats));
 	ret = v->vm->ops->get_stats(v, stats);
 	stats->exits = v->exits;
+	memcpy(stats->exits_by_reason, v->exits_by_reason, sizeof(stats->exits_by_reason));
 	return ret;
+}
+
+void rv_vm_note_write(struct rv_vm *vm, uint64_t gpa, uint64_t len)
+{
+	if (vm && len && vm->ops->note_write)
+		vm->ops->note_write(vm, gpa, len);
 }
 
 const char *rv_exit_reason_name(enum rv_exit_reason reason)

@@ -15,6 +15,7 @@ enum {
 	OPT_BIOS = 256, OPT_DEBUG_EXIT, OPT_STATS, OPT_BOOT_ENTRY,
 	OPT_NO_REBOOT = 300,
 	OPT_DISK, OPT_NET, OPT_CONSOLE, OPT_RNG,
+	OPT_INTERPRETER = 400, OPT_CODE_CACHE,
 };
 
 static const struct option run_longopts[] = {
@@ -32,6 +33,8 @@ static const struct option run_longopts[] = {
 	{ "console",    required_argument, NULL, OPT_CONSOLE },
 	{ "rng",        no_argument,       NULL, OPT_RNG },
 	{ "stats",      no_argument,       NULL, OPT_STATS },
+	{ "interpreter", no_argument,      NULL, OPT_INTERPRETER },
+	{ "code-cache", required_argument, NULL, OPT_CODE_CACHE },
 	{ "verbose",    no_argument,       NULL, OPT_VERBOSE },
 	{ "help",       no_argument,       NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -147,6 +150,16 @@ int options_parse(int argc, char **argv, struct run_options *opts, char *err, si
 			break;
 		case OPT_NO_REBOOT:
 			opts->no_reboot = true;
+			break;
+		case OPT_INTERPRETER:
+			opts->interpreter = true;
+			break;
+		case OPT_CODE_CACHE:
+			if (options_parse_size(optarg, &opts->code_cache) || opts->code_cache < MACHINE_MIN_CODE_CACHE ||
+			    opts->code_cache > MACHINE_MAX_CODE_CACHE) {
+				snprintf(err, errlen, "--code-cache '%s': give a size from 1M to 512M", optarg);
+				return -1;
+			}
 			break;
 		case OPT_VERBOSE:
 			opts->verbose = true;

@@ -24,6 +24,8 @@ struct run_options {
 	bool no_reboot;		/* --no-reboot: a guest reset ends ringvm (status 14) */
 	bool stats;
 	bool verbose;
+	bool interpreter;		/* --interpreter: the soft CPU's reference interpreter, no translation */
+	uint64_t code_cache;		/* --code-cache: bytes of translated code per vCPU, 0: default */
 	bool help;
 	/*
 	 * virtio devices, in the order given. Disk paths and serials point

@@ -151,11 +151,33 @@ static int run_status(const struct run_options *o, const struct machine_result *
 
 static void run_print_stats(const struct machine_result *r)
 {
+	const struct rv_vcpu_stats *st = &r->stats;
 	double mips = r->seconds > 0 ? (double)r->instructions / r->seconds / 1e6 : 0;
+	unsigned long long blocks = st->blocks ? st->blocks : 1;
 
 	fprintf(stderr, "ringvm: stats: %llu instructions in %.3f s = %.1f MIPS, %llu exits\n",
 		(unsigned long long)r->instructions, r->seconds, mips,
 		(unsigned long long)r->exits);
+	fprintf(stderr, "ringvm: stats: exits:");
+	for (unsigned k = 1; k <= RV_EXIT_MSR; k++)
+		if (st->exits_by_reason[k])
+			fprintf(stderr, " %s %llu", rv_exit_reason_name((enum rv_exit_reason)k),
+				(unsigned long long)st->exits_by_reason[k]);
+	fprintf(stderr, "\n");
+	if (!st->translated) {
+		fprintf(stderr, "ringvm: stats: engine: soft, interpreter\n");
+		return;
+	}
+	fprintf(stderr, "ringvm: stats: engine: soft, translator: %llu blocks translated (%.1f bytes of code each), "
+		"code cache %.1f of %.0f MiB, %llu flushes, %llu blocks invalidated\n",
+		(unsigned long long)st->blocks, (double)st->code_bytes / (double)blocks,
+		(double)st->code_bytes / 1048576.0, (double)st->cache_bytes / 1048576.0,
+		(unsigned long long)st->cache_flushes, (unsigned long long)st->invalidations);
+	fprintf(stderr, "ringvm: stats: translator: %llu exits chained, %llu unchained block exits, "
+		"%llu indirect-branch misses, %llu TLB misses (slow paths), %llu instructions interpreted\n",
+		(unsigned long long)st->chained, (unsigned long long)st->unchained_exits,
+		(unsigned long long)st->indirect_misses, (unsigned long long)st->tlb_misses,
+		(unsigned long long)st->interpreted);
 }
 
 int cli_run(int argc, char **argv)
@@ -217,6 +239,8 @@ int cli_run(int argc, char **argv)
 		.virtio_console = o.virtio_console,
 		.virtio_rng = o.rng,
 		.verbose = o.verbose,
+		.interpreter = o.interpreter,
+		.code_cache = o.code_cache,
 		.log = run_log,
 	};
 	memcpy(cfg.disk, o.disk, sizeof(cfg.disk));

@@ -51,8 +51,8 @@ static void codemap_add(struct cpu *cpu, uint64_t pa)
 	*w |= 1ull << (b % 64);
 	for (unsigned p = 0; p < 2; p++)
 		for (unsigned i = 0; i < TLB_SIZE; i++)
-			if (codemap_bit(cpu->tlb[p][i].pa) == b)
-				cpu->tlb[p][i].tag_write = 0;
+			if (codemap_bit(cpu->tlbi[p][i].pa) == b)
+				cpu->tlb[p][i].tag_write = TLB_TAG_NONE;
 }
 
 /* The arena is full: drop every block (they are rebuilt on demand). */
@@ -164,7 +164,7 @@ const struct block *block_get_slow(struct cpu *cpu)
 	if (__builtin_expect(e->tag_exec != tlb_key(cpu, lin), 0))
 		return NULL;
 	off = lin & 0xfff;
-	pa = e->pa | off;
+	pa = cpu->tlbi[cpu->s.cpl == 3][(lin >> 12) & TLB_MASK].pa | off;
 	host = (const uint8_t *)(uintptr_t)(lin + e->addend);
 	b = block_slot(cpu->bcache, pa);
 	if (b->key == block_key(pa, cpu->code_size) && b->nbytes <= room && memcmp(host, b->raw, b->nbytes) == 0) {

@@ -106,7 +106,7 @@ static inline __attribute__((always_inline)) const struct block *block_get(struc
 	/* (a non-canonical RIP never matches: tags hold canonical pages) */
 	if (__builtin_expect(e->tag_exec != tlb_key(cpu, lin), 0))
 		return block_get_slow(cpu);
-	pa = e->pa | (lin & 0xfff);
+	pa = cpu->tlbi[cpu->s.cpl == 3][(lin >> 12) & TLB_MASK].pa | (lin & 0xfff);
 	b = block_slot(cpu->bcache, pa);
 	rest = 4096 - (unsigned)(lin & 0xfff);
 	if (__builtin_expect(b->key == block_key(pa, cpu->code_size), 1)) {

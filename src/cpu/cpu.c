@@ -264,16 +264,17 @@ static const struct insn *fetch(struct cpu *cpu, struct insn *scratch)
 	if (likely(e->tag_exec == tlb_key(cpu, lin))) {
 		/* an exec tag is only ever set for RAM and ROM pages */
 		const uint8_t *host = (const uint8_t *)(uintptr_t)(lin + e->addend);
+		const struct tlb_info *ti = &cpu->tlbi[cpu->s.cpl == 3][(lin >> 12) & TLB_MASK];
 		const struct insn *in;
 
-		pa = e->pa | off;
+		pa = ti->pa | off;
 		/* readable bytes for the compare: the page's rest, unless the CS limit is closer */
 		in = dcache_lookup(cpu->dcache, pa, cpu->code_size, host, avail < 15 ? n1 : room);
 		if (likely(in != NULL))
 			return in;
 		x.addend = e->addend;
-		x.pa = e->pa;
-		x.flags = e->flags;
+		x.pa = ti->pa;
+		x.flags = ti->flags;
 	} else {
 		mmu_xlate_page(cpu, lin, ACC_EXEC, &x);
 		pa = x.pa | off;
@@ -393,6 +394,7 @@ static void run_block(struct cpu *cpu, const struct block *b)
 
 		cpu->next_rip = fall;
 		in->fn(cpu, in);
+		cpu_rmw_done(cpu);
 		cpu->s.rip = cpu->next_rip & mask;
 		cpu->icount++;
 		/* a branch, an exit (cpu_exit_after) or a store into this block's page */
@@ -473,7 +475,22 @@ enum cpu_exit cpu_run(struct cpu *cpu, uint64_t budget)
 		if (likely(!((cpu->s.dr7 | cpu->dbg_seen[4]) & 0xff) && !cpu->shadow &&
 			   !(cpu->s.rflags & (RV_FLAG_TF | RV_FLAG_RF)) && !cpu->dbg_trap &&
 			   !cpu->replay.count && !(cpu->intercepts & RV_INTERCEPT_SINGLESTEP))) {
-			const struct block *b = block_get(cpu);
+			const struct block *b;
+
+			/*
+			 * Translated code, when a translator is plugged in and no
+			 * instruction budget asks for exact stops; it returns at
+			 * every point the checks above and the events need.
+			 */
+			if (cpu->xlat && !budget && cpu->xlat->run(cpu) == CPU_XLAT_RAN) {
+				flat_dirty = true;
+				if (unlikely(cpu->dbg_trap))
+					cpu_debug_retire(cpu, cpu->s.rflags & ~(uint64_t)(RV_FLAG_TF | RV_FLAG_RF));
+				if (unlikely(cpu->exit.reason != CPU_EXIT_NONE))
+					goto out;
+				continue;
+			}
+			b = block_get(cpu);
 
 			if (likely(b != NULL) && end - cpu->icount >= b->ninsn) {
 				/*
@@ -511,6 +528,7 @@ enum cpu_exit cpu_run(struct cpu *cpu, uint64_t budget)
 		in = fetch(cpu, &scratch);
 		cpu->next_rip = cpu->s.rip + in->len;
 		in->fn(cpu, in);
+		cpu_rmw_done(cpu);
 		if (cpu_op_ends_block(in->map, in->opcode) && !sys_keeps_segs(in))
 			flat_dirty = true;
 

@@ -137,6 +137,7 @@ struct insn {
 	uint8_t index;		/* memory operand index register, REG_NONE if none */
 	uint8_t scale;		/* 0-3 (shift) */
 	uint8_t rip_rel;	/* 64-bit RIP-relative addressing */
+	uint8_t imm_len;	/* bytes of immediates (and far pointer / moffs) at the end */
 	uint8_t bytes[15];	/* the raw bytes, for the decode cache check and the debug dump */
 };
 
@@ -195,13 +196,22 @@ int cpu_decode(const struct cpu *cpu, const uint8_t *bytes, unsigned avail, stru
 
 /*
  * One 4 KiB translation for one privilege (cpu->tlb[0] supervisor, [1] user).
- * Each access kind has its own tag: it equals tlb_key(va) = page | asid << 1 | 1
- * only when that kind may take the fast path (rights granted, RAM, and for
- * writes the dirty bit already set), so a load or store is a compare and an add.
+ * Each access kind has its own tag: it equals tlb_key(va), the page address
+ * (low 12 bits zero), only when that kind may take the fast path (rights
+ * granted, RAM, and for writes the dirty bit already set); otherwise it is
+ * TLB_TAG_NONE, which no page address equals. So a load or store is a
+ * compare and an add, and an access that crosses into the next page fails
+ * the compare when the address of its last byte is the one masked. The
+ * entry is 32 bytes so that translated code (src/jit) indexes it with a
+ * shift; what only the slow paths need is in the parallel struct tlb_info.
  */
 struct tlb_entry {
-	uint64_t tag_read, tag_write, tag_exec;	/* 0: slow path */
+	uint64_t tag_read, tag_write, tag_exec;
 	uintptr_t addend;	/* host = va + addend (RAM/ROM pages) */
+};
+#define TLB_TAG_NONE 1ull
+
+struct tlb_info {
 	uint64_t pa;		/* guest-physical page */
 	uint32_t flags;		/* TLBF_* */
 };
@@ -316,7 +326,7 @@ struct cpu {
 
 	/* Software TLB */
 	struct tlb_entry tlb[2][TLB_SIZE];	/* [0] supervisor, [1] user (CPL 3) accesses */
-	uint64_t asid;			/* address-space tag (PCID/ASID later); part of every TLB tag */
+	struct tlb_info tlbi[2][TLB_SIZE];	/* the same entries' physical page and kind */
 	bool tlb_has_large;		/* some entry came from a large page */
 	uint8_t maxphyaddr;		/* physical address width (CPUID 0x80000008), for reserved bits */
 
@@ -347,7 +357,61 @@ struct cpu {
 	struct block_cache *bcache;
 	uint64_t blk_page;		/* guest-physical page of the block being run, ~0 if none */
 	uint8_t blk_stop;		/* a store hit that page: end the block after this instruction */
+
+	/*
+	 * A translator (src/jit) plugged into the run loop, NULL if none; see
+	 * struct cpu_xlat. The fields below are its half of the contract.
+	 */
+	const struct cpu_xlat *xlat;
+	void *xlat_ctx;
+	/*
+	 * Guest-physical pages holding translated code, shared by the VM's
+	 * vCPUs and written by the translator: one word per page, bit i set
+	 * when bytes [64i, 64i+63] of it were translated. The TLB gives such
+	 * pages no write fast path, so stores to them reach the MMU slow path,
+	 * which tells the translator (cpu_note_store).
+	 */
+	const uint64_t *code_granules;
+	uint64_t code_npages;		/* pages code_granules covers */
+	/* Set (by any thread) when the translated code must return to the run loop: kick, event, invalidation. */
+	uint32_t exit_req;
+	/* Changes whenever a virtual-to-physical code mapping may have (TLB flushes, mode changes). */
+	uint32_t code_gen;
+	/* A cpu_rmw_ptr() pointer into translated code: the store cpu_rmw_done() reports. */
+	uint64_t rmw_code_pa;
+	unsigned rmw_code_len;
 };
+
+/*
+ * The translator's entry points. run() executes translated code from the
+ * current RIP until something needs the run loop (an exit request, an
+ * instruction that may change mode, flags or interrupt state, an exit to
+ * the VMM), with the same architectural effect as the interpreter;
+ * exceptions unwind through it like from any handler. It returns
+ * CPU_XLAT_DECLINED without running anything when the current state is
+ * one it does not translate (then the interpreter runs). code_written()
+ * is called after this vCPU stored to a page code_granules marks.
+ */
+enum { CPU_XLAT_RAN, CPU_XLAT_DECLINED };
+struct cpu_xlat {
+	int (*run)(struct cpu *cpu);
+	void (*code_written)(struct cpu *cpu, uint64_t pa, unsigned len);
+};
+
+/* Ask the vCPU's translated code to return to the run loop at its next block boundary (any thread). */
+static inline void cpu_request_exit(struct cpu *cpu)
+{
+	__atomic_store_n(&cpu->exit_req, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Does guest-physical page pa hold translated code (of any vCPU of this VM)? */
+static inline bool cpu_code_page(const struct cpu *cpu, uint64_t pa)
+{
+	uint64_t pfn = pa >> 12;
+
+	return cpu->code_granules && pfn < cpu->code_npages &&
+	       __atomic_load_n(&cpu->code_granules[pfn], __ATOMIC_RELAXED) != 0;
+}
 
 /* The local APIC timer's input frequency the VMM implements (src/devices/lapic.c), for CPUID 0x40000010. */
 #define CPU_APIC_TIMER_KHZ 1000000u
@@ -425,6 +489,17 @@ void cpu_check_write(struct cpu *cpu, int seg, uint64_t off, unsigned len);
  * Used by LOCK-ed instructions to use host atomics.
  */
 void *cpu_rmw_ptr(struct cpu *cpu, int seg, uint64_t off, unsigned size);
+/*
+ * After an instruction that may have written through a cpu_rmw_ptr()
+ * pointer (the run loops call it after every handler): tells a translator
+ * of a store into its code, once the bytes are there.
+ */
+void cpu_rmw_done_slow(struct cpu *cpu);
+static inline void cpu_rmw_done(struct cpu *cpu)
+{
+	if (__builtin_expect(cpu->rmw_code_len != 0, 0))
+		cpu_rmw_done_slow(cpu);
+}
 
 /* Segmentation only: offset -> linear address, with limit and type checks. */
 uint64_t cpu_linear(struct cpu *cpu, int seg, uint64_t off, unsigned size, int access);

@@ -52,7 +52,7 @@ int cpu_decode(const struct cpu *cpu, const uint8_t *b, unsigned avail, struct i
 {
 	bool mode64 = cpu->mode == MODE_LONG64;
 	unsigned cs = cpu->code_size;
-	unsigned pos = 0, op, map = MAP_1B, flags;
+	unsigned pos = 0, op, map = MAP_1B, flags, imm_start;
 	unsigned seg_ovr = REG_NONE, prefix = 0, rex = 0, last_rep = 0;
 	const struct opdesc *d;
 
@@ -245,6 +245,7 @@ int cpu_decode(const struct cpu *cpu, const uint8_t *b, unsigned avail, struct i
 		in->seg = (uint8_t)seg_ovr;
 
 	/* Immediates */
+	imm_start = pos;
 	if (flags & OPF_GRP3) {
 		if ((in->reg & 7) < 2)
 			flags |= (flags & OPF_BYTE) ? OPF_IMM8 : OPF_IMMZ;
@@ -315,6 +316,7 @@ int cpu_decode(const struct cpu *cpu, const uint8_t *b, unsigned avail, struct i
 		in->fn = fast ? fast : d->fn;
 	}
 	in->len = (uint8_t)pos;
+	in->imm_len = (uint8_t)(pos - imm_start);
 	memcpy(in->bytes, b, pos);
 	return (int)pos;
 

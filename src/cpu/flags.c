@@ -17,7 +17,7 @@ static uint64_t flags_eval(const struct lazy_flags *lf)
 
 	switch (lf->op) {
 	case CC_EAGER:
-		return lf->eager;
+		return lf->eager & CPU_ARITH_FLAGS;	/* a translator stores whole host RFLAGS images here */
 	case CC_ADD:
 	case CC_ADC:
 		f |= ((((a & b) | ((a | b) & ~r)) >> sb) & 1) ? RV_FLAG_CF : 0;

@@ -157,6 +157,7 @@ static void access_slow(struct cpu *cpu, uint64_t lin, uint8_t *buf, unsigned le
 			else if (x[i].flags & TLBF_RAM) {
 				memcpy(host, b, n[i]);
 				block_note_write(cpu, x[i].pa);	/* self-modifying code (block.c) */
+				cpu_note_store(cpu, x[i].pa | (l[i] & 0xfff), n[i]);
 			}
 			/* writes to ROM are dropped */
 		} else {
@@ -314,9 +315,24 @@ void *cpu_rmw_ptr(struct cpu *cpu, int seg, uint64_t off, unsigned size)
 	mmu_xlate_page(cpu, lin, ACC_WRITE, &x);
 	if (x.flags & TLBF_RAM) {
 		block_note_write(cpu, x.pa);	/* the caller writes through the pointer (block.c) */
+		if (cpu_code_page(cpu, x.pa)) {
+			/* translated code: told once the caller has written (cpu_rmw_done) */
+			cpu->rmw_code_pa = x.pa | (lin & 0xfff);
+			cpu->rmw_code_len = size;
+		}
 		return (void *)(uintptr_t)(lin + x.addend);
 	}
 	return NULL;
+}
+
+void cpu_rmw_done_slow(struct cpu *cpu)
+{
+	uint64_t pa = cpu->rmw_code_pa;
+	unsigned len = cpu->rmw_code_len;
+
+	cpu->rmw_code_len = 0;
+	/* a string store may cover the rest of its page: one notice per page */
+	cpu_note_store(cpu, pa, len);
 }
 
 uint64_t cpu_lin_read(struct cpu *cpu, uint64_t lin, unsigned size, int access)
@@ -357,6 +373,7 @@ void cpu_phys_write(struct cpu *cpu, uint64_t pa, uint64_t v, unsigned size)
 			s->host[pa + i - s->gpa] = (uint8_t)(v >> (8 * i));
 			if (codemap_test(cpu, pa + i))
 				cpu->bcache->epoch++;	/* blocks compare their bytes again (block.h) */
+			cpu_note_store(cpu, pa + i, 1);
 		}
 	}
 }

@@ -6,10 +6,10 @@
 
 #define TLB_MASK (TLB_SIZE - 1)
 
-/* The tag a valid entry holds for `lin`: page | asid | valid bit. */
+/* The tag a valid entry holds for `lin`: its page address. */
 static inline uint64_t tlb_key(const struct cpu *cpu, uint64_t lin)
 {
-	return (lin & ~0xfffull) | ((cpu->asid & 0x7ff) << 1) | 1;
+	return lin & ~0xfffull;
 }
 
 /* Which TLB an access uses: [1] for CPL-3 accesses that are not implicitly supervisor. */
@@ -98,6 +98,17 @@ static inline __attribute__((always_inline)) void cpu_write_fast(struct cpu *cpu
 		return;
 	}
 	cpu_write(cpu, seg, off, v, size);
+}
+
+/*
+ * This vCPU stored [pa, pa + len) into guest RAM (within one page) on a
+ * slow path: a page holding translated code makes the translator drop
+ * what the store overwrote (src/jit), before translated code runs again.
+ */
+static inline void cpu_note_store(struct cpu *cpu, uint64_t pa, unsigned len)
+{
+	if (__builtin_expect(cpu_code_page(cpu, pa), 0))
+		cpu->xlat->code_written(cpu, pa, len);
 }
 
 /* Walk the page tables for `lin` and access `acc` (faults with #PF), fill the TLB. */

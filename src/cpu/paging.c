@@ -47,8 +47,10 @@ static void pte_set(struct cpu *cpu, uint64_t pa, uint32_t bits)
 {
 	const struct cpu_mem_slot *s = cpu_memmap_find(cpu->mem, pa);
 
-	if (s && s->kind == CPU_SLOT_RAM && pa + 4 <= s->gpa + s->size)
+	if (s && s->kind == CPU_SLOT_RAM && pa + 4 <= s->gpa + s->size) {
 		__atomic_fetch_or((uint32_t *)(void *)(s->host + (pa - s->gpa)), bits, __ATOMIC_SEQ_CST);
+		cpu_note_store(cpu, pa, 4);	/* page tables that share a page with code */
+	}
 }
 
 static void walk_tables(struct cpu *cpu, uint64_t lin, int acc, struct walk *w)
@@ -228,21 +230,35 @@ void mmu_xlate_page(struct cpu *cpu, uint64_t lin, int acc, struct xlat *x)
 	}
 	if (wk.large)
 		cpu->tlb_has_large = true;
-	e->pa = x->pa;
-	e->flags = x->flags;
+	cpu->tlbi[priv][(lin >> 12) & TLB_MASK] = (struct tlb_info){ .pa = x->pa, .flags = x->flags };
 	e->addend = x->addend;
-	e->tag_read = (s && r) ? key : 0;
-	/* pages holding decoded blocks keep stores on the slow path, which sees self-modifying code (block.c) */
-	e->tag_write = (s && s->kind == CPU_SLOT_RAM && w && wk.dirty && !codemap_test(cpu, wk.pa)) ? key : 0;
-	e->tag_exec = (s && xok) ? key : 0;
+	e->tag_read = (s && r) ? key : TLB_TAG_NONE;
+	/*
+	 * Pages holding decoded blocks or translated code keep stores on the
+	 * slow path, which sees self-modifying code (block.c, cpu_code_page).
+	 */
+	e->tag_write = (s && s->kind == CPU_SLOT_RAM && w && wk.dirty && !codemap_test(cpu, wk.pa) &&
+			!cpu_code_page(cpu, wk.pa)) ? key : TLB_TAG_NONE;
+	e->tag_exec = (s && xok) ? key : TLB_TAG_NONE;
 	if (__builtin_expect(cpu->s.dr7 & 0xff, 0)) {
 		/* a data breakpoint watches this page: its accesses go through the slow path (debug.c) */
 		unsigned watch = cpu_debug_watch_page(cpu, lin);
 
 		if (watch & 1)
-			e->tag_read = 0;
+			e->tag_read = TLB_TAG_NONE;
 		if (watch & 2)
-			e->tag_write = 0;
+			e->tag_write = TLB_TAG_NONE;
+	}
+	/*
+	 * A translator on another thread may have made this page a code page
+	 * between the test above and the store of the tag, and then missed
+	 * this entry in its sweep (cpu_code_page_added): look again after a
+	 * full fence, so that one of the two sides always sees the other.
+	 */
+	if (cpu->code_granules && e->tag_write != TLB_TAG_NONE) {
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (cpu_code_page(cpu, wk.pa))
+			__atomic_store_n(&e->tag_write, TLB_TAG_NONE, __ATOMIC_RELAXED);
 	}
 }
 
@@ -254,26 +270,28 @@ uint64_t cpu_translate(struct cpu *cpu, uint64_t lin, int access)
 	return x.pa | (lin & 0xfff);
 }
 
+static void tlb_entry_kill(struct tlb_entry *e)
+{
+	e->tag_read = e->tag_write = e->tag_exec = TLB_TAG_NONE;
+}
+
 void cpu_tlb_flush(struct cpu *cpu)
 {
 	for (unsigned p = 0; p < 2; p++)
-		for (unsigned i = 0; i < TLB_SIZE; i++) {
-			struct tlb_entry *e = &cpu->tlb[p][i];
-
-			if (!(e->flags & TLBF_GLOBAL))
-				e->tag_read = e->tag_write = e->tag_exec = 0;
-		}
+		for (unsigned i = 0; i < TLB_SIZE; i++)
+			if (!(cpu->tlbi[p][i].flags & TLBF_GLOBAL))
+				tlb_entry_kill(&cpu->tlb[p][i]);
+	cpu->code_gen++;
 }
 
 void cpu_tlb_flush_all(struct cpu *cpu)
 {
-	memset(cpu->tlb, 0, sizeof(cpu->tlb));
+	for (unsigned p = 0; p < 2; p++)
+		for (unsigned i = 0; i < TLB_SIZE; i++)
+			tlb_entry_kill(&cpu->tlb[p][i]);
+	memset(cpu->tlbi, 0, sizeof(cpu->tlbi));
 	cpu->tlb_has_large = false;
-}
-
-static void tlb_entry_kill(struct tlb_entry *e)
-{
-	e->tag_read = e->tag_write = e->tag_exec = 0;
+	cpu->code_gen++;
 }
 
 void cpu_tlb_flush_page(struct cpu *cpu, uint64_t lin)
@@ -282,17 +300,17 @@ void cpu_tlb_flush_page(struct cpu *cpu, uint64_t lin)
 
 	for (unsigned p = 0; p < 2; p++) {
 		struct tlb_entry *e = &cpu->tlb[p][(lin >> 12) & TLB_MASK];
-		uint64_t tag = e->tag_read | e->tag_write | e->tag_exec;
 
-		if ((tag & ~0xfffull) == page)
+		if (e->tag_read == page || e->tag_write == page || e->tag_exec == page)
 			tlb_entry_kill(e);
 	}
 	/* A large page covers many of our 4 KiB entries: drop every large-page entry (rare) */
 	if (cpu->tlb_has_large) {
 		for (unsigned p = 0; p < 2; p++)
 			for (unsigned i = 0; i < TLB_SIZE; i++)
-				if (cpu->tlb[p][i].flags & TLBF_LARGE)
+				if (cpu->tlbi[p][i].flags & TLBF_LARGE)
 					tlb_entry_kill(&cpu->tlb[p][i]);
 		cpu->tlb_has_large = false;
 	}
+	cpu->code_gen++;
 }

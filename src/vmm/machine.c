@@ -159,6 +159,8 @@ int machine_create(struct machine **mp, const struct machine_config *config,
 	/* One clock for the VM: the devices' timers and the guest TSC read the same time. */
 	vmcfg.clock_ns = machine_guest_ns;
 	vmcfg.clock_opaque = m;
+	vmcfg.soft_interpreter = config->interpreter;
+	vmcfg.soft_code_cache = config->code_cache;
 	ret = rv_vm_create(&m->vm, &vmcfg);
 	if (ret) {
 		snprintf(err, errlen, "cannot create the VM: %s", strerror(-ret));

@@ -12,6 +12,8 @@
 #include "ringvm/ringvm.h"
 
 #define MACHINE_MIN_MEM   (2ull << 20)
+#define MACHINE_MIN_CODE_CACHE (1ull << 20)	/* the translator's code cache per vCPU */
+#define MACHINE_MAX_CODE_CACHE (512ull << 20)
 #define MACHINE_MAX_CPUS  16		/* one LAPIC each (LAPIC_MAX bounds it too) */
 #define MACHINE_MAX_DISKS 8
 #define MACHINE_MAX_NICS  4
@@ -51,6 +53,8 @@ struct machine_config {
 	bool virtio_console;		/* hvc0: serial_in_fd feeds it instead of COM1; its output goes to serial_fd */
 	bool virtio_rng;		/* entropy from the host's getrandom() */
 	bool verbose;
+	bool interpreter;		/* run the soft CPU's interpreter instead of translating */
+	uint64_t code_cache;		/* bytes of translated code per vCPU; 0: the engine's default */
 	/* Diagnostics for --verbose (unclaimed I/O, ...); the VMM never prints itself. */
 	void (*log)(void *opaque, const char *fmt, va_list ap);
 	void *log_opaque;
@@ -79,6 +83,7 @@ struct machine_result {
 	struct rv_regs regs;
 	struct rv_sregs sregs;
 	uint64_t instructions, exits;	/* summed over vCPUs */
+	struct rv_vcpu_stats stats;	/* the engine's counters, summed over vCPUs */
 	double seconds;			/* wall time of machine_run() */
 };
 

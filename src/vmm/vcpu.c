@@ -267,6 +267,27 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Sum one vCPU's counters into the machine's (the cache size is per vCPU: the largest). */
+static void stats_add(struct rv_vcpu_stats *sum, const struct rv_vcpu_stats *st)
+{
+	sum->instructions += st->instructions;
+	sum->exits += st->exits;
+	for (unsigned r = 0; r <= RV_EXIT_MSR; r++)
+		sum->exits_by_reason[r] += st->exits_by_reason[r];
+	sum->translated |= st->translated;
+	sum->blocks += st->blocks;
+	sum->code_bytes += st->code_bytes;
+	if (st->cache_bytes > sum->cache_bytes)
+		sum->cache_bytes = st->cache_bytes;
+	sum->cache_flushes += st->cache_flushes;
+	sum->invalidations += st->invalidations;
+	sum->chained += st->chained;
+	sum->unchained_exits += st->unchained_exits;
+	sum->indirect_misses += st->indirect_misses;
+	sum->tlb_misses += st->tlb_misses;
+	sum->interpreted += st->interpreted;
+}
+
 int machine_run(struct machine *m, struct machine_result *result)
 {
 	sigset_t all, old;
@@ -317,12 +338,14 @@ again:	/* a guest reset (reset.c) comes back here with the machine as at power-o
 	pthread_mutex_unlock(&m->lock);
 	result->seconds = now_seconds() - start;
 	result->instructions = result->exits = 0;
+	memset(&result->stats, 0, sizeof(result->stats));
 	for (i = 0; i < m->nr_vcpus; i++) {
 		struct rv_vcpu_stats st;
 
 		if (rv_vcpu_get_stats(m->vcpu[i].cpu, &st) == 0) {
 			result->instructions += st.instructions;
 			result->exits += st.exits;
+			stats_add(&result->stats, &st);
 		}
 	}
 	return ret;

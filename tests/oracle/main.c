@@ -242,7 +242,7 @@ static struct {
 	unsigned cases;
 	unsigned max_print;
 	const char *filter;
-	bool verbose, list, native_only, no_fork, compat;
+	bool verbose, list, native_only, no_fork, compat, translate;
 } opt = { .seed = 0x5eed0ac1e, .cases = 2000, .max_print = 3 };
 
 static const char *const reg_names[16] = {
@@ -451,7 +451,8 @@ static void case_print(const struct oracle_entry *e, const struct oracle_case *c
 static void usage(void)
 {
 	printf("usage: oracle [--seed N] [--cases N] [--long] [--filter SUBSTR] [--list]\n"
-	       "              [--native-only] [--no-fork] [--max-print N] [--compat] [-v]\n"
+	       "              [--native-only] [--no-fork] [--max-print N] [--compat] [--translate] [-v]\n"
+	       "  --translate: run the soft CPU's translator (src/jit) instead of its interpreter\n"
 	       "  default: 2000 cases per form, each form in a child process (--no-fork: in-process, for gdb)\n"
 	       "  --compat: also run the 32-bit compatibility-mode forms (off by default: see README.md)\n");
 }
@@ -483,6 +484,8 @@ static int parse_args(int argc, char **argv)
 			opt.no_fork = true;
 		} else if (!strcmp(a, "--compat")) {
 			opt.compat = true;
+		} else if (!strcmp(a, "--translate")) {
+			opt.translate = true;
 		} else if (!strcmp(a, "--native-only")) {
 			opt.native_only = true;
 		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
@@ -710,7 +713,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	soft = soft_available() && !opt.native_only;
-	if (soft && soft_init()) {
+	if (soft && soft_init(opt.translate)) {
 		fprintf(stderr, "oracle: soft CPU initialisation failed\n");
 		return 2;
 	}

@@ -150,7 +150,8 @@ void native_run(const struct oracle_case *in, struct oracle_result *out);
 
 /* Soft runner (soft.c). */
 bool soft_available(void);
-int soft_init(void);
+/* translate: run the translator (src/jit) rather than the interpreter. */
+int soft_init(bool translate);
 bool soft_has_feature(enum oracle_feature f);
 /* Install the instruction at `addr` (the address native_load returned). */
 void soft_load(const uint8_t *code, unsigned len, uint64_t addr, bool compat32, bool fpu);

@@ -9,7 +9,7 @@
 
 /* libringvm-cpu.a has no cpu_run() yet: the harness runs the native side only. */
 bool soft_available(void) { return false; }
-int soft_init(void) { return -1; }
+int soft_init(bool translate) { return -1; }
 bool soft_has_feature(enum oracle_feature f) { return false; }
 void soft_load(const uint8_t *code, unsigned len, uint64_t addr, bool compat32, bool fpu) { }
 void soft_run(const struct oracle_case *in, struct oracle_result *out)
@@ -21,6 +21,7 @@ void soft_run(const struct oracle_case *in, struct oracle_result *out)
 #else
 
 #include "cpu/cpu.h"
+#include "jit/jit.h"
 
 /*
  * Guest-physical layout (identity-mapped, so the same numbers as natively):
@@ -52,6 +53,9 @@ static uint64_t insn_end_addr;
 static bool in_compat;
 static uint64_t insn_addr_cur;
 static bool fpu_on;
+/* With --translate: the translator's state, attached to each fresh vCPU */
+static struct jit_vm *jvm;
+static struct jit_vcpu *jvcpu;
 
 bool soft_available(void)
 {
@@ -148,12 +152,28 @@ static void *soft_alloc(size_t size)
 	return p;
 }
 
-int soft_init(void)
+/* A fresh vCPU; with the translator, one attached to it. */
+static int soft_new_vcpu(void)
+{
+	cpu_init(vcpu, &memmap);
+	if (jvm && jit_vcpu_create(jvm, vcpu, &jvcpu))
+		return -1;
+	return 0;
+}
+
+int soft_init(bool translate)
 {
 	sys_mem = soft_alloc(SYS_SIZE);
 	code_mem = soft_alloc(ORACLE_CODE_SIZE);
 	data_mem = soft_alloc(ORACLE_DATA_SIZE);
-	vcpu = soft_alloc(sizeof(*vcpu));
+	if (translate) {
+		/* translated code addresses the vCPU absolutely: low memory (jit.h) */
+		vcpu = jit_alloc_low(sizeof(*vcpu));
+		if (jit_vm_create(&jvm, 0))
+			return -1;
+	} else {
+		vcpu = soft_alloc(sizeof(*vcpu));
+	}
 	if (!sys_mem || !code_mem || !data_mem || !vcpu)
 		return -1;
 	memmap.count = 3;
@@ -163,7 +183,8 @@ int soft_init(void)
 	memmap.generation = 1;
 	soft_build_system();
 	cpu_optable_init();
-	cpu_init(vcpu, &memmap);
+	if (soft_new_vcpu())
+		return -1;
 	soft_set_mode(false);
 	return 0;
 }
@@ -208,9 +229,12 @@ void soft_load(const uint8_t *code, unsigned len, uint64_t addr, bool compat32, 
 	fpu_on = fpu;
 	/* A fresh vCPU per form: no stale decode cache or TLB for the rewritten code page. */
 	memmap.generation++;
+	jit_vcpu_destroy(jvcpu);
+	jvcpu = NULL;
 	cpu_fini(vcpu);
 	memset(vcpu, 0, sizeof(*vcpu));
-	cpu_init(vcpu, &memmap);
+	if (soft_new_vcpu())
+		abort();
 	soft_set_mode(compat32);
 }
 
@@ -243,7 +267,8 @@ void soft_run(const struct oracle_case *in, struct oracle_result *out)
 	out->error = NULL;
 	out->vector = -1;
 	out->fault_rip = 0;
-	why = cpu_run(vcpu, 100000);
+	/* the translator runs only without an instruction budget; the code ends with HLT */
+	why = cpu_run(vcpu, jvm ? 0 : 100000);
 	memcpy(out->r.gpr, s->gpr, sizeof(out->r.gpr));
 	out->r.rflags = cpu_get_rflags(vcpu);
 	memcpy(out->win, data_mem, ORACLE_WIN);
@@ -252,8 +277,9 @@ void soft_run(const struct oracle_case *in, struct oracle_result *out)
 	rip = s->rip;
 	if (why != CPU_EXIT_HLT) {
 		static char buf[96];
-		snprintf(buf, sizeof(buf), "soft CPU stopped with exit %d at rip %#llx",
-			 (int)why, (unsigned long long)rip);
+		snprintf(buf, sizeof(buf), "soft CPU stopped with exit %d at rip %#llx (gpa %#llx, rsp %#llx)",
+			 (int)why, (unsigned long long)rip, (unsigned long long)vcpu->exit.gpa,
+			 (unsigned long long)s->gpr[RSP]);
 		out->error = buf;
 		return;
 	}

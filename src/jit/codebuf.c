@@ -1,0 +1,73 @@
+/* Code and state memory of the translator: W^X through two views of a memfd, in the low 2 GiB. */
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "jit/codebuf.h"
+#include "jit/jit.h"
+
+int codebuf_init(struct codebuf *cb, size_t size)
+{
+	int err;
+
+	memset(cb, 0, sizeof(*cb));
+	cb->fd = memfd_create("ringvm-jit", MFD_CLOEXEC);
+	if (cb->fd < 0)
+		return -errno;
+	cb->size = size;
+	if (ftruncate(cb->fd, (off_t)size) < 0)
+		goto fail;
+	cb->rx = mmap(NULL, size, PROT_READ | PROT_EXEC, MAP_SHARED | MAP_32BIT, cb->fd, 0);
+	if (cb->rx == MAP_FAILED) {
+		cb->rx = NULL;
+		goto fail;
+	}
+	cb->rw = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, cb->fd, 0);
+	if (cb->rw == MAP_FAILED) {
+		cb->rw = NULL;
+		goto fail;
+	}
+	return 0;
+fail:
+	err = -errno;
+	codebuf_fini(cb);
+	return err;
+}
+
+void codebuf_fini(struct codebuf *cb)
+{
+	if (cb->rx)
+		munmap(cb->rx, cb->size);
+	if (cb->rw)
+		munmap(cb->rw, cb->size);
+	if (cb->fd >= 0)
+		close(cb->fd);
+	memset(cb, 0, sizeof(*cb));
+	cb->fd = -1;
+}
+
+void *jit_alloc_low(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void jit_free_low(void *p, size_t size)
+{
+	if (p)
+		munmap(p, size);
+}
+
+bool jit_host_supported(const char **why)
+{
+#if defined(__x86_64__) && defined(__linux__)
+	*why = NULL;
+	return true;
+#else
+	*why = "the translator generates x86-64 code for Linux hosts";
+	return false;
+#endif
+}

@@ -1,0 +1,31 @@
+/*
+ * Memory of the translator. Generated code lives in one memfd mapped twice:
+ * executable (not writable) in the low 2 GiB, where the code runs, and
+ * writable (not executable) elsewhere, where it is written and patched,
+ * so no page is ever writable and executable at once (W^X). Both the code
+ * and the vCPU state it touches are in the low 2 GiB (MAP_32BIT), so the
+ * code reaches the state with absolute 32-bit addresses and calls with
+ * rel32.
+ */
+#ifndef RV_JIT_CODEBUF_H
+#define RV_JIT_CODEBUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct codebuf {
+	uint8_t *rx;		/* executable view (low 2 GiB) */
+	uint8_t *rw;		/* writable view */
+	size_t size;
+	int fd;
+};
+
+int codebuf_init(struct codebuf *cb, size_t size);
+void codebuf_fini(struct codebuf *cb);
+
+static inline intptr_t codebuf_delta(const struct codebuf *cb)
+{
+	return (intptr_t)(cb->rx - cb->rw);
+}
+
+#endif

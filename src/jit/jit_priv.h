@@ -1,0 +1,211 @@
+/*
+ * Private to src/jit: the translated code's conventions, blocks, exits and
+ * the per-vCPU translator state.
+ *
+ * Conventions of translated code (see docs/ARCHITECTURE.md, "The translator"):
+ *  - guest RAX..R12 except RSP live in the host registers of the same
+ *    number; guest RSP, R13, R14 and R15 live in cpu->s.gpr; host R13, R14
+ *    and R15 are the translator's scratch registers (S1, S2, S3);
+ *  - everything of the vCPU is addressed absolutely (low 2 GiB);
+ *  - at every block boundary the guest's arithmetic flags are in
+ *    cpu->lf.eager (lf.op == CC_EAGER); inside a block they may be in the
+ *    host's RFLAGS only;
+ *  - the host stack is 16-byte aligned in translated code.
+ */
+#ifndef RV_JIT_PRIV_H
+#define RV_JIT_PRIV_H
+
+#include <pthread.h>
+
+#include "cpu/block.h"
+#include "jit/codebuf.h"
+#include "jit/emit.h"
+#include "jit/jit.h"
+
+#define S1 H_R13
+#define S2 H_R14
+#define S3 H_R15
+
+/* Does guest GPR g live in the host register of the same number? */
+static inline bool greg_mapped(unsigned g)
+{
+	return g < 13 && g != 4;
+}
+
+#define JIT_MAX_INSNS   64		/* guest instructions in one block */
+#define JIT_MAX_VCPUS   64
+#define JC_BITS         12		/* indirect-branch target cache entries per privilege: 1 << JC_BITS */
+#define JIT_HASH_BITS   16		/* block hash buckets */
+#define JIT_PAGE_BITS   12		/* per-page block list buckets */
+#define JIT_QUEUE_MAX   64		/* pending page invalidations posted by others */
+
+/* Arithmetic flags as in RFLAGS. */
+#define FL_CF 0x001u
+#define FL_PF 0x004u
+#define FL_AF 0x010u
+#define FL_ZF 0x040u
+#define FL_SF 0x080u
+#define FL_OF 0x800u
+#define FL_ALL (FL_CF | FL_PF | FL_AF | FL_ZF | FL_SF | FL_OF)
+
+/* The translation key: what, besides the addresses, the generated code assumed. */
+#define KEY_64     (1u << 0)	/* 64-bit mode (else 32-bit flat protected or compatibility mode) */
+#define KEY_CPL3   (1u << 1)	/* CPL 3: the user TLB, the user target cache */
+#define KEY_AC     (1u << 2)	/* alignment checking on (CR0.AM, RFLAGS.AC, CPL 3) */
+#define KEY_FLAT_RD(s) (1u << (8 + (s)))	/* 32-bit: segment s flat for reads (cpu->flat_rd) */
+#define KEY_FLAT_WR(s) (1u << (16 + (s)))
+
+struct jit_block;
+
+/* A way out of a block to a guest address known when it was translated. */
+enum { JX_DIRECT, JX_ENTRY };
+struct jit_exit {
+	uint8_t kind;
+	uint64_t target;		/* guest RIP */
+	uint8_t *field;			/* rel32 of the patchable jump (writable view) */
+	uintptr_t stub;			/* what it jumps to when not chained (executable view) */
+	struct jit_block *from, *to;
+	struct jit_exit *in_next;	/* the next exit chained into `to` */
+};
+
+/* An instruction the interpreter's handler runs: a fallback, or a memory access's slow path. */
+struct jit_slow {
+	const struct insn *in;
+	uint64_t rip;
+	struct jit_block *blk;
+	uint16_t index;			/* the block's instructions before this one */
+	uint8_t ends;			/* it may change mode, flags or interrupt state: back to the run loop */
+	uint8_t slow_path;		/* an inline check (TLB, canonical target) failed; else not translated */
+};
+
+struct jit_block {
+	uint64_t vaddr, pa;
+	uint32_t key;
+	uint16_t nbytes, ninsn;
+	uintptr_t code;			/* entry, executable view */
+	uint32_t code_size;
+	bool valid;
+	struct jit_block *hnext;	/* hash bucket */
+	struct jit_block *pnext;	/* blocks of the same guest-physical page */
+	struct jit_exit entry_exit;	/* taken when an exit request is pending at entry */
+	struct jit_exit *exits;
+	unsigned nexits;
+	struct jit_exit *incoming;	/* exits chained into this block */
+	struct insn *insns;
+};
+
+/* One entry of the indirect-branch target cache. */
+struct jc_entry {
+	uint64_t vaddr;
+	uint32_t gen;			/* cpu->code_gen when filled */
+	uint32_t code;			/* executable address (low 2 GiB) */
+};
+
+/* What translated code reaches by absolute address, beside struct cpu: in the low 2 GiB. */
+struct jit_ctx {
+	uint64_t last_exit;		/* struct jit_exit * taken, or 0: cpu->s.rip says where */
+	uint64_t helper_slow;		/* jit_helper_slow */
+	uint64_t tmp;			/* a value kept across a second TLB check */
+	struct jc_entry jc[2][1u << JC_BITS];
+};
+
+/* Addresses of the routines every code buffer starts with (runtime.c). */
+struct jit_routines {
+	uintptr_t enter;		/* void enter(uintptr_t code) */
+	uintptr_t exit_spill;		/* store the guest registers, return to the dispatcher */
+	uintptr_t exit_nospill;		/* return to the dispatcher (registers already stored) */
+	uintptr_t exit_direct;		/* S1 = struct jit_exit *: record it, exit_spill */
+	uintptr_t slow;			/* S1 = struct jit_slow *: run it in the interpreter; S1 = 0 to go on */
+	uintptr_t jc_lookup[2];		/* S1 = guest target: jump through the target cache of CPL 0-2 / 3 */
+	uintptr_t start;		/* where blocks begin */
+};
+
+/* Bump allocator for block metadata, emptied with the code cache. */
+struct arena_chunk;
+struct arena {
+	struct arena_chunk *head;
+	size_t used, cap;
+};
+
+struct jit_vm {
+	pthread_mutex_t lock;		/* vcpu[] and the queues' posting */
+	uint64_t *granules;		/* per guest-physical page, the 64-byte runs holding translated code */
+	uint64_t npages;		/* pages the array covers (fixed) */
+	size_t granule_bytes;		/* its mapping's size */
+	size_t cache_bytes;
+	struct jit_vcpu *vcpu[JIT_MAX_VCPUS];
+};
+
+struct jit_vcpu {
+	struct jit_vm *vm;
+	struct cpu *cpu;
+	struct jit_ctx *ctx;		/* low 2 GiB */
+	struct codebuf cb;
+	struct jit_routines rt;
+	size_t code_used;
+	struct arena arena;
+	struct jit_block *hash[1u << JIT_HASH_BITS];
+	struct jit_block *pages[1u << JIT_PAGE_BITS];
+	uint32_t last_key;		/* of the last run, to drop the target cache when it changes */
+
+	/* Set by the helpers while translated code runs */
+	struct jit_block *cur;		/* block of the instruction the helper runs */
+	bool stop;			/* that block's page was written: leave it */
+	bool to_loop;			/* back to the run loop, not just the dispatcher */
+
+	/* Pages other vCPUs (or DMA) wrote, to drop at the next dispatch (lock: queue_lock) */
+	pthread_mutex_t queue_lock;
+	unsigned nqueued;
+	bool queue_overflow;
+	uint64_t queue[JIT_QUEUE_MAX];
+	unsigned queue_pending;		/* nqueued || overflow, read without the lock */
+
+	struct tr *tr;			/* the translator's scratch state (translate.c) */
+	struct jit_stats st;
+	bool full;			/* the last translation ran out of code buffer */
+	bool has_bmi2;
+};
+
+/* translate.c: translate the block at (vaddr, pa) from the guest bytes at host; NULL if not possible. */
+struct tr;
+void jit_translator_free(struct jit_vcpu *jv);
+struct jit_block *jit_translate(struct jit_vcpu *jv, uint64_t vaddr, uint64_t pa, uint32_t key,
+				const uint8_t *host, unsigned avail);
+
+/* runtime.c: emit the common routines at the start of the code buffer. */
+int jit_emit_routines(struct jit_vcpu *jv);
+uint64_t jit_helper_slow(struct cpu *cpu, const struct jit_slow *d);
+
+/* runner.c */
+int jit_run(struct cpu *cpu);
+bool jit_trace(void);
+void jit_flush(struct jit_vcpu *jv);
+void *arena_alloc(struct arena *a, size_t size);
+
+/* codepages.c */
+void jit_mark_code(struct jit_vcpu *jv, uint64_t pa, unsigned len);
+void jit_code_written(struct cpu *cpu, uint64_t pa, unsigned len);
+void jit_invalidate_page(struct jit_vcpu *jv, uint64_t pfn);
+void jit_process_queue(struct jit_vcpu *jv);
+
+static inline unsigned jit_hash(uint64_t vaddr, uint64_t pa, uint32_t key)
+{
+	uint64_t h = (vaddr ^ (pa << 7) ^ key) * 0x9e3779b97f4a7c15ull;
+
+	return (unsigned)(h >> (64 - JIT_HASH_BITS));
+}
+
+/* An emitter over the free part of the code buffer. */
+static inline struct emit jit_emitter(struct jit_vcpu *jv)
+{
+	return (struct emit){ .p = jv->cb.rw + jv->code_used, .end = jv->cb.rw + jv->cb.size,
+			      .rx_delta = codebuf_delta(&jv->cb) };
+}
+
+/* Absolute operands of the vCPU's state. */
+static inline struct xop gpr_slot(const struct cpu *cpu, unsigned g)
+{
+	return xabs(&cpu->s.gpr[g]);
+}
+
+#endif

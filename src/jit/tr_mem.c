@@ -1,0 +1,104 @@
+/*
+ * Guest operands in host terms: registers (in host registers or in
+ * cpu->s.gpr), effective addresses, and the inline TLB check that turns a
+ * guest linear address into a host pointer: a shift, a mask, a compare
+ * and an add on a hit, the instruction's slow path on a miss.
+ */
+#include <stddef.h>
+
+#include "jit/tr.h"
+
+struct xop tr_greg(const struct tr *t, unsigned g)
+{
+	return greg_mapped(g) ? xreg(g) : gpr_slot(t->cpu, g);
+}
+
+struct xop tr_greg8(const struct tr *t, const struct insn *in, unsigned g)
+{
+	if (!in->rex && g >= 4 && g < 8)
+		return xreg(H_HIGH8(g - 4));	/* AH, CH, DH, BH: guest RAX-RBX are host RAX-RBX */
+	return tr_greg(t, g);			/* the low byte, in a register or at the slot's first byte */
+}
+
+bool tr_mem_ok(const struct tr *t, const struct insn *in, bool write)
+{
+	unsigned seg = in->seg;
+
+	if (in->addrsize == 2)
+		return false;
+	if (t->key & KEY_64)
+		return true;	/* only FS/GS have bases, added at run time */
+	/* 32-bit code: the segment must be flat for this access (base 0, 4 GiB limit, rights) */
+	return seg < 6 && (t->key & (write ? KEY_FLAT_WR(seg) : KEY_FLAT_RD(seg)));
+}
+
+/* A guest register for address arithmetic: its host register, or loaded into `scratch`. */
+static unsigned addr_reg(struct tr *t, unsigned g, unsigned scratch)
+{
+	if (greg_mapped(g))
+		return g;
+	emit_load(&t->e, 8, scratch, gpr_slot(t->cpu, g));
+	return scratch;
+}
+
+void tr_ea(struct tr *t, const struct insn *in, int32_t extra)
+{
+	unsigned asize = in->addrsize;
+
+	if (in->rip_rel) {
+		uint64_t a = t->next + (uint64_t)in->disp + (uint64_t)(int64_t)extra;
+
+		emit_mov_imm(&t->e, S1, asize == 4 ? (uint32_t)a : a);
+	} else if (in->base == REG_NONE && in->index == REG_NONE) {
+		uint64_t a = (uint64_t)in->disp + (uint64_t)(int64_t)extra;
+
+		emit_mov_imm(&t->e, S1, asize == 4 ? (uint32_t)a : a);
+	} else {
+		unsigned base = in->base == REG_NONE ? H_NONE : addr_reg(t, in->base, S1);
+		unsigned index = in->index == REG_NONE ? H_NONE : addr_reg(t, in->index, S2);
+
+		/* disp is a sign-extended 32-bit value; lea wraps it at the address size */
+		emit_lea(&t->e, asize, S1, xmem(base, index, in->scale, (int32_t)(in->disp + extra)));
+	}
+}
+
+void tr_jcc_slow(struct tr *t, unsigned cc);
+
+struct xop tr_tlb(struct tr *t, unsigned size, bool write)
+{
+	const struct cpu *cpu = t->cpu;
+	const struct tlb_entry *tlb = cpu->tlb[(t->key & KEY_CPL3) != 0];
+	int32_t base = (int32_t)(intptr_t)tlb;
+	int32_t tag = base + (int32_t)(write ? offsetof(struct tlb_entry, tag_write)
+					    : offsetof(struct tlb_entry, tag_read));
+
+	/* S2 = the entry's offset: page number modulo TLB_SIZE, times 32 */
+	emit_mov_rr(&t->e, 8, S2, S1);
+	emit_shift_imm(&t->e, 8, 5, xreg(S2), 12 - 5);
+	emit_alu_imm(&t->e, 4, 4, xreg(S2), (int32_t)((TLB_SIZE - 1) << 5));
+	if ((t->key & KEY_AC) && size > 1) {
+		/* #AC is the slow path's business */
+		emit_test_imm(&t->e, 1, xreg(S1), (int32_t)(size - 1));
+		tr_jcc_slow(t, 5);
+	}
+	/* the page of the last byte: an access that crosses into the next page misses */
+	emit_lea(&t->e, 8, S3, xmem(S1, H_NONE, 0, (int32_t)size - 1));
+	emit_alu_imm(&t->e, 8, 4, xreg(S3), -4096);
+	emit_alu_r_rm(&t->e, 8, 7, S3, xmem(H_NONE, S2, 0, tag));
+	tr_jcc_slow(t, 5);
+	emit_load(&t->e, 8, S2, xmem(H_NONE, S2, 0, base + (int32_t)offsetof(struct tlb_entry, addend)));
+	t->host_valid = false;
+	return xmem(S1, S2, 0, 0);
+}
+
+struct xop tr_mem(struct tr *t, const struct insn *in, unsigned size, bool write, int32_t extra)
+{
+	/* a fault must see the flags of the instructions before: save them first */
+	tr_flags_to_ctx(t);
+	tr_ea(t, in, extra);
+	if ((t->key & KEY_64) && (in->seg == RV_FS || in->seg == RV_GS)) {
+		emit_load(&t->e, 8, S3, xabs(&t->cpu->s.seg[in->seg].base));
+		emit_lea(&t->e, 8, S1, xmem(S1, S3, 0, 0));
+	}
+	return tr_tlb(t, size, write);
+}

@@ -1,0 +1,400 @@
+/*
+ * Translating one block: decode a run of guest instructions within one
+ * page, work out which flags each leaves live, then emit the entry check,
+ * each instruction (natively where tr_ops.c/tr_branch.c know it, else a
+ * call of the interpreter's handler), the exits, and out of line the slow
+ * paths that run one instruction in the interpreter when an inline check
+ * fails.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jit/tr.h"
+
+/* ------------------------------------------------------------------ */
+/* Flags.                                                              */
+
+void tr_flags_to_ctx(struct tr *t)
+{
+	if (t->ctx_valid)
+		return;
+	emit_pushfq(&t->e);
+	emit_pop_m(&t->e, xabs(&t->cpu->lf.eager));
+	t->ctx_valid = true;
+}
+
+void tr_flags_to_host(struct tr *t)
+{
+	if (t->host_valid)
+		return;
+	emit_push_m(&t->e, xabs(&t->cpu->lf.eager));
+	emit_popfq(&t->e);
+	t->host_valid = true;
+}
+
+void tr_flags_before(struct tr *t, unsigned reads, unsigned writes)
+{
+	/* what it reads, and what it leaves alone that is read later (partial writers) */
+	if ((reads | (t->live_out[t->i] & ~writes)) & FL_ALL)
+		tr_flags_to_host(t);
+}
+
+void tr_flags_after(struct tr *t, unsigned writes)
+{
+	if (writes) {
+		t->host_valid = true;
+		t->ctx_valid = false;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Slow paths and exits.                                               */
+
+void tr_jcc_slow(struct tr *t, unsigned cc)
+{
+	struct tr_slow *s = &t->slow[t->i];
+	uint8_t *f = emit_jcc(&t->e, cc, emit_rx(&t->e));
+
+	if (f && s->nfields < TR_MAX_FIELDS)
+		s->fields[s->nfields++] = f;
+}
+
+/* ends: the instruction may change mode, flags or interrupt state, so the run loop must look. */
+static struct jit_slow *slow_desc(struct tr *t, bool ends)
+{
+	struct jit_slow *d = arena_alloc(&t->jv->arena, sizeof(*d));
+
+	if (d)
+		*d = (struct jit_slow){ .in = t->in, .rip = t->rip, .blk = t->b, .index = (uint16_t)t->i,
+					.ends = ends };
+	return d;
+}
+
+/* Run the current instruction through the interpreter, inline; `ends`: the block ends with it. */
+static void tr_fallback(struct tr *t, bool ends)
+{
+	const struct insn *in = t->in;
+	struct jit_slow *d = slow_desc(t, cpu_op_ends_block(in->map, in->opcode) || cpu_insn_is_invalid(in));
+
+	if (!d) {
+		t->e.overflow = true;
+		return;
+	}
+	tr_flags_to_ctx(t);
+	emit_mov_imm(&t->e, S1, (uint64_t)(uintptr_t)d);
+	emit_call(&t->e, t->jv->rt.slow);
+	t->host_valid = false;
+	if (ends) {
+		emit_jmp(&t->e, t->jv->rt.exit_nospill);
+		return;
+	}
+	emit_test_imm(&t->e, 4, xreg(S1), -1);
+	emit_jcc(&t->e, 5, t->jv->rt.exit_nospill);
+}
+
+static struct jit_exit *new_exit(struct tr *t, unsigned kind, uint64_t target)
+{
+	struct jit_exit *x = &t->b->exits[t->b->nexits++];
+
+	*x = (struct jit_exit){ .kind = (uint8_t)kind, .target = target, .from = t->b };
+	return x;
+}
+
+/*
+ * A direct jump to `target`. Within the block's virtual page it is a
+ * patchable jmp that the dispatcher chains to the target's block (the
+ * page's mapping is the one this block runs under); elsewhere it goes
+ * through the target cache, which checks the mapping's generation.
+ */
+void tr_exit_to(struct tr *t, uint64_t target)
+{
+	tr_flags_to_ctx(t);
+	target = tr_addr(t, target);
+	if ((target ^ t->b->vaddr) >> 12 == 0) {
+		struct jit_exit *x = new_exit(t, JX_DIRECT, target);
+
+		x->field = emit_jmp(&t->e, emit_rx(&t->e));	/* bound to its stub at the end */
+		return;
+	}
+	emit_mov_imm(&t->e, S1, target);
+	emit_jmp(&t->e, t->jv->rt.jc_lookup[t->cpu->s.cpl == 3]);
+}
+
+void tr_exit_indirect(struct tr *t)
+{
+	tr_flags_to_ctx(t);
+	emit_jmp(&t->e, t->jv->rt.jc_lookup[t->cpu->s.cpl == 3]);
+}
+
+void tr_exit_cond(struct tr *t, unsigned cc, uint64_t target)
+{
+	uint8_t *skip;
+	unsigned rest = tr_remaining(t);
+
+	tr_flags_to_host(t);
+	tr_flags_to_ctx(t);
+	skip = emit_jcc8(&t->e, cc ^ 1);
+	if (rest)
+		emit_alu_imm(&t->e, 8, 5, xabs(&t->cpu->icount), (int32_t)rest);
+	tr_exit_to(t, target);
+	emit_bind8(&t->e, skip);
+	/* the subtraction above ran only on the taken path: the flags are still in RFLAGS */
+}
+
+/* ------------------------------------------------------------------ */
+/* Decoding and liveness.                                              */
+
+/* Does the block end after this instruction? */
+static bool ends_block(const struct insn *in)
+{
+	if (cpu_op_ends_block(in->map, in->opcode) || cpu_insn_is_invalid(in))
+		return true;
+	if (in->map == MAP_1B) {
+		switch (in->opcode) {
+		case 0xc2: case 0xc3: case 0xe8: case 0xe9: case 0xeb:
+		case 0xe0: case 0xe1: case 0xe2: case 0xe3:	/* loop/jrcxz: a branch the interpreter runs */
+			return true;
+		case 0xff:
+			return (in->reg & 7) >= 2 && (in->reg & 7) <= 5;
+		default:
+			return false;
+		}
+	}
+	return false;
+}
+
+static void liveness(struct tr *t, const struct insn *insns, unsigned n)
+{
+	unsigned live = FL_ALL;	/* whatever follows the block may read them */
+
+	for (unsigned i = n; i-- > 0;) {
+		unsigned r, w, mw;
+
+		t->live_out[i] = (uint16_t)live;
+		tr_flag_use(&insns[i], &r, &w, &mw);
+		live = r | (live & ~w);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* The block.                                                          */
+
+static void emit_slow_paths(struct tr *t)
+{
+	for (unsigned i = 0; i < t->b->ninsn; i++) {
+		struct tr_slow *s = &t->slow[i];
+		uintptr_t here;
+
+		if (!s->nfields)
+			continue;
+		here = emit_rx(&t->e);
+		for (unsigned f = 0; f < s->nfields; f++)
+			emit_patch_rel32(s->fields[f], t->e.rx_delta, here);
+		emit_mov_imm(&t->e, S1, (uint64_t)(uintptr_t)s->desc);
+		emit_call(&t->e, t->jv->rt.slow);
+		if (s->leave) {
+			emit_jmp(&t->e, t->jv->rt.exit_nospill);
+			continue;
+		}
+		emit_test_imm(&t->e, 4, xreg(S1), -1);
+		emit_jcc(&t->e, 5, t->jv->rt.exit_nospill);
+		if (s->reload) {
+			emit_push_m(&t->e, xabs(&t->cpu->lf.eager));
+			emit_popfq(&t->e);
+		}
+		emit_jmp(&t->e, s->resume);
+	}
+}
+
+static void emit_exit_stubs(struct tr *t)
+{
+	struct jit_block *b = t->b;
+
+	for (unsigned k = 0; k < b->nexits; k++) {
+		struct jit_exit *x = &b->exits[k];
+
+		if (!x->field)
+			continue;
+		x->stub = emit_rx(&t->e);
+		emit_patch_rel32(x->field, t->e.rx_delta, x->stub);
+		emit_mov_imm(&t->e, S1, (uint64_t)(uintptr_t)x);
+		emit_jmp(&t->e, t->jv->rt.exit_direct);
+	}
+}
+
+/* RINGVM_JIT_RANGE=lo:hi (map << 8 | opcode, hex): only those translate natively (bisecting the translator). */
+static bool dbg_in_range(const struct insn *in)
+{
+	static int init;
+	static unsigned lo, hi = 0xffff, lo2 = 1, hi2 = 0;
+	unsigned k = (unsigned)in->map << 8 | in->opcode;
+
+	if (!init) {
+		const char *e = getenv("RINGVM_JIT_RANGE"), *e2 = getenv("RINGVM_JIT_RANGE2");
+
+		if (e)
+			sscanf(e, "%x:%x", &lo, &hi);
+		if (e2)
+			sscanf(e2, "%x:%x", &lo2, &hi2);
+		init = 1;
+	}
+	return (k >= lo && k <= hi) || (k >= lo2 && k <= hi2);
+}
+
+static unsigned dbg_mask(void)
+{
+	static int m = -1;
+
+	if (m < 0) {
+		const char *e = getenv("RINGVM_JIT_NATIVE");
+
+		m = e ? (int)strtoul(e, NULL, 0) : 7;
+	}
+	return (unsigned)m;
+}
+
+/* Emit the whole block; false if the code buffer ran out. */
+static bool emit_block(struct tr *t, struct insn *insns)
+{
+	struct jit_block *b = t->b;
+	struct cpu *cpu = t->cpu;
+	uint8_t *entry_exit;
+	bool ended = false;
+
+	b->code = emit_rx(&t->e);
+	/* an exit request (kick, interrupt, another vCPU's invalidation) is served before the block runs */
+	emit_alu_imm(&t->e, 4, 7, xabs(&cpu->exit_req), 0);
+	entry_exit = emit_jcc(&t->e, 5, emit_rx(&t->e));
+	emit_alu_imm(&t->e, 8, 0, xabs(&cpu->icount), b->ninsn);
+	t->host_valid = false;
+	t->ctx_valid = true;
+
+	for (unsigned i = 0; i < b->ninsn && !ended; i++) {
+		struct tr_slow *s = &t->slow[i];
+
+		t->i = i;
+		t->in = &insns[i];
+		t->rip = tr_addr(t, b->vaddr + t->off[i]);
+		t->next = t->rip + insns[i].len;
+		memset(s, 0, sizeof(*s));
+		if (!cpu_insn_is_invalid(t->in) && dbg_in_range(t->in) && (((dbg_mask() & 1) && tr_branch(t, &ended)) ||
+						     ((dbg_mask() & 2) && tr_stack(t)) || ((dbg_mask() & 4) && tr_native(t)))) {
+			if (s->nfields) {
+				s->desc = slow_desc(t, false);
+				if (s->desc)
+					s->desc->slow_path = 1;
+				s->resume = emit_rx(&t->e);
+				s->reload = t->host_valid;
+				s->leave = ended;	/* a branch: nothing after it in the block */
+				if (!s->desc)
+					return false;
+			}
+		} else {
+			ended = ends_block(t->in);
+			tr_fallback(t, ended);
+		}
+		if (t->e.overflow)
+			return false;
+	}
+	if (!ended)
+		tr_exit_to(t, t->next);
+
+	emit_slow_paths(t);
+	/* the entry exit: RIP is the block's start, nothing retired */
+	b->entry_exit = (struct jit_exit){ .kind = JX_ENTRY, .target = b->vaddr, .from = b };
+	emit_patch_rel32(entry_exit, t->e.rx_delta, emit_rx(&t->e));
+	emit_mov_imm(&t->e, S1, (uint64_t)(uintptr_t)&b->entry_exit);
+	emit_jmp(&t->e, t->jv->rt.exit_direct);
+	emit_exit_stubs(t);
+	return !t->e.overflow;
+}
+
+struct jit_block *jit_translate(struct jit_vcpu *jv, uint64_t vaddr, uint64_t pa, uint32_t key,
+				const uint8_t *host, unsigned avail)
+{
+	uint8_t buf[JIT_MAX_INSNS * 15];
+	struct insn insns[JIT_MAX_INSNS];
+	struct tr *t = jv->tr;
+	struct jit_block *b;
+	unsigned n, nbytes, copy;
+
+	if (!t) {
+		t = jv->tr = malloc(sizeof(*t));
+		if (!t)
+			return NULL;
+	}
+	memset(t, 0, offsetof(struct tr, slow));
+	copy = avail < sizeof(buf) ? avail : (unsigned)sizeof(buf);
+	for (;;) {
+		memcpy(buf, host, copy);
+		n = nbytes = 0;
+		while (n < JIT_MAX_INSNS) {
+			int len = cpu_decode(jv->cpu, buf + nbytes, copy - nbytes, &insns[n]);
+
+			if (len <= 0 || nbytes + (unsigned)len > copy)
+				break;	/* crosses into the next page (or past the copy) */
+			t->off[n] = (uint16_t)nbytes;
+			nbytes += (unsigned)len;
+			if (ends_block(&insns[n++]))
+				break;
+		}
+		if (!n)
+			return NULL;
+		/* mark before the final look at the bytes: a store after this is seen (codepages.c) */
+		jit_mark_code(jv, pa, nbytes);
+		if (!memcmp(host, buf, nbytes))
+			break;
+	}
+
+	b = arena_alloc(&jv->arena, sizeof(*b));
+	if (!b)
+		return NULL;
+	memset(b, 0, sizeof(*b));
+	b->vaddr = vaddr;
+	b->pa = pa;
+	b->key = key;
+	b->nbytes = (uint16_t)nbytes;
+	b->ninsn = (uint16_t)n;
+	b->insns = arena_alloc(&jv->arena, n * sizeof(struct insn));
+	b->exits = arena_alloc(&jv->arena, (n + 2) * sizeof(struct jit_exit));
+	if (!b->insns || !b->exits)
+		return NULL;
+	memcpy(b->insns, insns, n * sizeof(struct insn));
+	t->jv = jv;
+	t->cpu = jv->cpu;
+	t->b = b;
+	t->key = key;
+	t->ripmask = (key & KEY_64) ? ~0ull : 0xffffffffull;
+	t->e = jit_emitter(jv);
+	liveness(t, b->insns, n);
+	if (!emit_block(t, b->insns)) {
+		jv->full = true;
+		return NULL;
+	}
+	b->code_size = (uint32_t)(emit_rx(&t->e) - b->code);
+	if (jit_trace()) {
+		const uint8_t *c = (const uint8_t *)(b->code - (uintptr_t)t->e.rx_delta);
+
+		fprintf(stderr, "jit: block %#llx: %u insns, %u bytes of code at %#llx:",
+			(unsigned long long)vaddr, n, b->code_size, (unsigned long long)b->code);
+		for (unsigned k = 0; k < b->code_size; k++)
+			fprintf(stderr, " %02x", c[k]);
+		fprintf(stderr, "\n");
+	}
+	jv->code_used = (size_t)(t->e.p - jv->cb.rw);
+	b->valid = true;
+	b->hnext = jv->hash[jit_hash(vaddr, pa, key)];
+	jv->hash[jit_hash(vaddr, pa, key)] = b;
+	b->pnext = jv->pages[(pa >> 12) & ((1u << JIT_PAGE_BITS) - 1)];
+	jv->pages[(pa >> 12) & ((1u << JIT_PAGE_BITS) - 1)] = b;
+	jv->st.blocks++;
+	return b;
+}
+
+void jit_translator_free(struct jit_vcpu *jv)
+{
+	free(jv->tr);
+	jv->tr = NULL;
+}
