@@ -75,7 +75,6 @@ static int machine_load_image(struct machine *m, struct rv_regs *regs,
 		.initrd_size = m->cfg.initrd_size,
 		.initrd_path = m->cfg.initrd_path,
 	};
-
 	struct linux_args la = {
 		.kernel = m->cfg.kernel,
 		.kernel_size = m->cfg.kernel_size,
