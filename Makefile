@@ -14,7 +14,9 @@ LDFLAGS = $(SANITIZE) $(EXTRA_LDFLAGS)
 SLIRP_CFLAGS := $(shell pkg-config --cflags slirp 2>/dev/null)
 SLIRP_LIBS   := $(or $(shell pkg-config --libs slirp 2>/dev/null),-lslirp)
 CFLAGS += $(SLIRP_CFLAGS)
-LDLIBS  = $(SLIRP_LIBS) -lpthread -lm
+# The kernel payload's formats, decompressed on the host (src/boot/payload.c).
+DECOMP_LIBS = -llzma -lz -lzstd -llz4
+LDLIBS  = $(SLIRP_LIBS) $(DECOMP_LIBS) -lpthread -lm
 
 CPU_SRC  := $(wildcard src/cpu/*.c)
 JIT_SRC  := $(wildcard src/jit/*.c)

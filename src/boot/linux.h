@@ -24,7 +24,15 @@ enum linux_entry {
 #define LINUX_CMDLINE_MAX     0x10000ull	/* room reserved for the command line */
 #define LINUX_KERNEL_ADDR     0x100000ull	/* protected-mode kernel (code32_start) */
 
+/* Who decompresses a bzImage's payload. */
+enum linux_decompress {
+	LINUX_DECOMPRESS_HOST,	/* ringvm, with the format's library; enter the vmlinux at its 64-bit entry */
+	LINUX_DECOMPRESS_GUEST,	/* the kernel's own decompressor, in the guest */
+};
+
 #define LINUX_MIN_VERSION     0x0202	/* cmd_line_ptr appeared in 2.02 */
+#define LINUX_MIN_VERSION_PAYLOAD 0x0208	/* payload_offset/payload_length appeared in 2.08 */
+#define LINUX_VMLINUX_CMDLINE_MAX 2047	/* x86's COMMAND_LINE_SIZE is 2048 with the NUL */
 #define LINUX_MIN_VERSION_64  0x020c	/* xloadflags (XLF_KERNEL_64) appeared in 2.12 */
 
 struct linux_args {
@@ -34,7 +42,15 @@ struct linux_args {
 	const uint8_t *initrd;		/* or NULL */
 	size_t initrd_size;
 	enum linux_entry entry;
+	enum linux_decompress decompress;	/* bzImage only; the 32-bit entry always decompresses in the guest */
 	uint64_t acpi_rsdp_addr;	/* boot_params.acpi_rsdp_addr (zero-page.rst 0x070), or 0 */
+	/*
+	 * Out, may be NULL: one line saying how the kernel was loaded (host
+	 * decompression with format and sizes, or the guest's decompressor
+	 * and why), for --verbose.
+	 */
+	char *note;
+	size_t note_len;
 };
 
 /* Whether the image is a Linux boot-protocol image: boot_flag 0xAA55 and "HdrS" at 0x202. */
@@ -51,6 +67,17 @@ bool linux_probe(const uint8_t *image, size_t size);
 int linux_load(const struct linux_args *args, const struct guestmem *mem,
 	       struct rv_regs *regs, struct rv_sregs *sregs,
 	       char *err, size_t errlen);
+
+/*
+ * The same for an uncompressed vmlinux (ELF, see boot/vmlinux.h): its
+ * segments at their physical addresses, then boot_params as for a
+ * bzImage, with a setup header made by ringvm (protocol 2.15), and the
+ * 64-bit entry. args->entry must be LINUX_ENTRY_64 and decompress is
+ * ignored. Errors as linux_load().
+ */
+int linux_load_vmlinux(const struct linux_args *args, const struct guestmem *mem,
+		       struct rv_regs *regs, struct rv_sregs *sregs,
+		       char *err, size_t errlen);
 
 /*
  * Entry state (linux_entry.c): build the GDT (and for the 64-bit entry the

@@ -12,7 +12,7 @@
 enum {
 	OPT_KERNEL = 'k', OPT_APPEND = 'a', OPT_INITRD = 'i', OPT_MEM = 'm',
 	OPT_CPUS = 'c', OPT_HELP = 'h', OPT_VERBOSE = 'v',
-	OPT_BIOS = 256, OPT_DEBUG_EXIT, OPT_STATS, OPT_BOOT_ENTRY,
+	OPT_BIOS = 256, OPT_DEBUG_EXIT, OPT_STATS, OPT_BOOT_ENTRY, OPT_DECOMPRESS,
 	OPT_NO_REBOOT = 300,
 	OPT_DISK, OPT_NET, OPT_CONSOLE, OPT_RNG,
 	OPT_INTERPRETER = 400, OPT_CODE_CACHE,
@@ -24,6 +24,7 @@ static const struct option run_longopts[] = {
 	{ "initrd",     required_argument, NULL, OPT_INITRD },
 	{ "bios",       required_argument, NULL, OPT_BIOS },
 	{ "boot-entry", required_argument, NULL, OPT_BOOT_ENTRY },
+	{ "decompress", required_argument, NULL, OPT_DECOMPRESS },
 	{ "mem",        required_argument, NULL, OPT_MEM },
 	{ "cpus",       required_argument, NULL, OPT_CPUS },
 	{ "debug-exit", no_argument,       NULL, OPT_DEBUG_EXIT },
@@ -118,6 +119,16 @@ int options_parse(int argc, char **argv, struct run_options *opts, char *err, si
 				opts->boot_entry = 32;
 			else {
 				snprintf(err, errlen, "--boot-entry '%s': give 64 or 32", optarg);
+				return -1;
+			}
+			break;
+		case OPT_DECOMPRESS:
+			if (!strcmp(optarg, "host"))
+				opts->decompress = MACHINE_DECOMPRESS_HOST;
+			else if (!strcmp(optarg, "guest"))
+				opts->decompress = MACHINE_DECOMPRESS_GUEST;
+			else {
+				snprintf(err, errlen, "--decompress '%s': give host or guest", optarg);
 				return -1;
 			}
 			break;
@@ -229,6 +240,15 @@ int options_parse(int argc, char **argv, struct run_options *opts, char *err, si
 	}
 	if (opts->boot_entry && !opts->kernel) {
 		snprintf(err, errlen, "--boot-entry needs --kernel");
+		return -1;
+	}
+	if (opts->decompress && !opts->kernel) {
+		snprintf(err, errlen, "--decompress needs --kernel");
+		return -1;
+	}
+	if (opts->decompress == MACHINE_DECOMPRESS_HOST && opts->boot_entry == 32) {
+		snprintf(err, errlen, "--decompress host needs the 64-bit entry: "
+			 "the 32-bit entry always runs the kernel's own decompressor");
 		return -1;
 	}
 	if (opts->append && !opts->kernel) {

@@ -18,6 +18,7 @@ struct run_options {
 	const char *initrd;
 	const char *bios;
 	unsigned boot_entry;	/* --boot-entry 64|32 for a bzImage; 0 when not given */
+	enum machine_decompress decompress;	/* --decompress host|guest; DEFAULT when not given */
 	uint64_t mem;
 	unsigned cpus;
 	bool debug_exit;

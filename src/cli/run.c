@@ -225,6 +225,7 @@ int cli_run(int argc, char **argv)
 		.initrd_size = img.initrd_size,
 		.initrd_path = o.initrd,
 		.boot_entry = o.boot_entry,
+		.decompress = o.decompress,
 		.bios = img.bios,
 		.bios_size = img.bios_size,
 		.debug_exit = o.debug_exit,

@@ -6,6 +6,7 @@
 
 #include "boot/linux.h"
 #include "boot/multiboot.h"
+#include "boot/vmlinux.h"
 #include "vmm/machine_priv.h"
 
 static void machine_debug_exit(void *opaque, uint32_t value)
@@ -55,7 +56,13 @@ static int machine_attach_devices(struct machine *m, char *err, size_t errlen)
 	return ret;
 }
 
-/* A bzImage goes through the Linux boot protocol; anything else must be multiboot. */
+/*
+ * Which loader: a bzImage (its setup header) goes through the Linux boot
+ * protocol; then a multiboot header in the first 8 KiB wins, so an ELF
+ * multiboot kernel stays one; then an ELF64 x86-64 file whose notes say
+ * Linux is a vmlinux; anything else must be multiboot (whose loader says
+ * what is wrong).
+ */
 static int machine_load_image(struct machine *m, struct rv_regs *regs,
 			      struct rv_sregs *sregs, char *why, size_t whylen)
 {
@@ -68,25 +75,49 @@ static int machine_load_image(struct machine *m, struct rv_regs *regs,
 		.initrd_size = m->cfg.initrd_size,
 		.initrd_path = m->cfg.initrd_path,
 	};
+	struct linux_args la = {
+		.kernel = m->cfg.kernel,
+		.kernel_size = m->cfg.kernel_size,
+		.cmdline = m->cfg.append,
+		.initrd = m->cfg.initrd,
+		.initrd_size = m->cfg.initrd_size,
+		.entry = m->cfg.boot_entry == 32 ? LINUX_ENTRY_32 : LINUX_ENTRY_64,
+		.decompress = m->cfg.decompress == MACHINE_DECOMPRESS_GUEST ?
+			      LINUX_DECOMPRESS_GUEST : LINUX_DECOMPRESS_HOST,
+		.acpi_rsdp_addr = m->acpi_rsdp,
+	};
+	char note[256] = "";
+	int ret;
 
+	la.note = note;
+	la.note_len = sizeof(note);
 	if (linux_probe(m->cfg.kernel, m->cfg.kernel_size)) {
-		struct linux_args la = {
-			.kernel = m->cfg.kernel,
-			.kernel_size = m->cfg.kernel_size,
-			.cmdline = m->cfg.append,
-			.initrd = m->cfg.initrd,
-			.initrd_size = m->cfg.initrd_size,
-			.entry = m->cfg.boot_entry == 32 ? LINUX_ENTRY_32 : LINUX_ENTRY_64,
-			.acpi_rsdp_addr = m->acpi_rsdp,
-		};
-
-		return linux_load(&la, &m->mem, regs, sregs, why, whylen);
+		ret = linux_load(&la, &m->mem, regs, sregs, why, whylen);
+	} else if (!multiboot_probe(m->cfg.kernel, m->cfg.kernel_size) &&
+		   vmlinux_probe(m->cfg.kernel, m->cfg.kernel_size)) {
+		if (m->cfg.boot_entry == 32) {
+			snprintf(why, whylen, "--boot-entry 32: an uncompressed vmlinux has only the 64-bit entry");
+			return -EINVAL;
+		}
+		if (m->cfg.decompress == MACHINE_DECOMPRESS_GUEST) {
+			snprintf(why, whylen, "--decompress guest: an uncompressed vmlinux has no decompressor");
+			return -EINVAL;
+		}
+		ret = linux_load_vmlinux(&la, &m->mem, regs, sregs, why, whylen);
+	} else {
+		if (m->cfg.boot_entry) {
+			snprintf(why, whylen, "--boot-entry applies to Linux kernels only");
+			return -EINVAL;
+		}
+		if (m->cfg.decompress) {
+			snprintf(why, whylen, "--decompress applies to Linux bzImage kernels only");
+			return -EINVAL;
+		}
+		return multiboot_load(&args, &m->mem, regs, sregs, why, whylen);
 	}
-	if (m->cfg.boot_entry) {
-		snprintf(why, whylen, "--boot-entry applies to Linux bzImage kernels only");
-		return -EINVAL;
-	}
-	return multiboot_load(&args, &m->mem, regs, sregs, why, whylen);
+	if (!ret && note[0])
+		machine_log(m, "kernel '%s': %s", m->cfg.kernel_path, note);
+	return ret;
 }
 
 int machine_load_kernel(struct machine *m, char *err, size_t errlen)

@@ -18,6 +18,13 @@
 #define MACHINE_MAX_DISKS 8
 #define MACHINE_MAX_NICS  4
 
+/* Who decompresses a bzImage's payload (--decompress). */
+enum machine_decompress {
+	MACHINE_DECOMPRESS_DEFAULT,	/* not given: the host, except for the 32-bit entry */
+	MACHINE_DECOMPRESS_HOST,
+	MACHINE_DECOMPRESS_GUEST,	/* the kernel's own decompressor */
+};
+
 /* A virtio-blk disk: a raw or qcow2 image file. */
 struct machine_disk {
 	const char *path;
@@ -38,6 +45,7 @@ struct machine_config {
 	size_t initrd_size;
 	const char *initrd_path;
 	unsigned boot_entry;		/* Linux bzImage entry: 64 or 32; 0 means the default (64) */
+	enum machine_decompress decompress;	/* who decompresses a bzImage's payload */
 	const uint8_t *bios;		/* firmware ROM, or NULL */
 	size_t bios_size;
 	bool debug_exit;		/* isa-debug-exit at port 0xF4 */

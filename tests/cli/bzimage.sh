@@ -79,7 +79,7 @@ magic, flags = 0x1BADB002, 0x00010000
 hdr = struct.pack('<8I', magic, flags, (-(magic + flags)) & 0xffffffff, 0x100000, 0x100000, 0, 0, 0x100020)
 open(sys.argv[1], 'wb').write(hdr + b'\xfa\xf4' * 8)
 PY
-expect_error "--boot-entry with multiboot" 2 "applies to Linux bzImage kernels only" -- run --kernel "$TMP/mb.bin" --boot-entry 64
+expect_error "--boot-entry with multiboot" 2 "--boot-entry applies to Linux kernels only" -- run --kernel "$TMP/mb.bin" --boot-entry 64
 
 # A 2.11 kernel still boots through the 32-bit entry.
 "$RINGVM" run --kernel "$TMP/v211" --boot-entry 32 --debug-exit >"$TMP/out" 2>"$TMP/err" </dev/null

@@ -12,7 +12,8 @@ FUZZ_BIN     := $(BUILD)/fuzz/fuzz_cpu
 FUZZ_MB_BIN  := $(BUILD)/fuzz/fuzz_multiboot
 BOOT_SRC     := src/boot/multiboot.c src/boot/guestmem.c
 FUZZ_LINUX_BIN := $(BUILD)/fuzz/fuzz_linux
-LINUX_SRC    := src/boot/linux.c src/boot/linux_entry.c src/boot/e820.c src/boot/guestmem.c
+LINUX_SRC    := src/boot/linux.c src/boot/linux_entry.c src/boot/e820.c src/boot/guestmem.c \
+                src/boot/payload.c src/boot/vmlinux.c
 
 .PHONY: fuzz-long
 
@@ -38,7 +39,7 @@ $(FUZZ_MB_BIN): tests/fuzz/fuzz_multiboot.c $(BOOT_SRC) $(wildcard src/boot/*.h 
 
 $(FUZZ_LINUX_BIN): tests/fuzz/fuzz_linux.c $(LINUX_SRC) $(wildcard src/boot/*.h include/ringvm/*.h)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_linux.c $(LINUX_SRC)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_linux.c $(LINUX_SRC) $(DECOMP_LIBS)
 
 test-fuzz: $(FUZZ_BIN) $(FUZZ_MB_BIN) $(FUZZ_LINUX_BIN) $(FUZZ_VIRTIO_BIN)
 	tests/fuzz/run.sh $(FUZZ_BIN) $(FUZZ_SECONDS)

@@ -1,8 +1,8 @@
 #!/bin/sh
 # Boots Debian 12's stock kernel (scripts/fetch-kernel) through the Linux boot
-# protocol, once per entry (64 and 32), with the serial console and earlycon,
-# and checks how far it gets: the decompressor must run and the kernel must
-# print "Linux version 6.1" on COM1. Then it reports the last lines printed
+# protocol, once per entry (64: decompressed by ringvm, 32: by the kernel's
+# own decompressor), with the serial console and earlycon, and checks how far
+# it gets: the kernel must print "Linux version 6.1" on COM1. Then it reports the last lines printed
 # before the kernel stopped making progress (timer calibration while the PC
 # platform lacks a PIT and PIC) and how the run ended.
 #

@@ -14,7 +14,9 @@ test-selftests: $(BUILD)/ringvm
 	RINGVM=$(BUILD)/ringvm BUILD=$(BUILD) sh tests/linux/selftests.sh
 
 # test-linux-shell: boots Debian's kernel to the busybox shell with --cpus 1,
-# 2 and 4 (and the 32-bit entry once) and checks the running system through
+# 2 (the kernel's own decompressor, --decompress guest) and 4, the 32-bit
+# entry once (its own decompressor too) and the bare vmlinux (taken out of
+# the bzImage by scripts/extract-vmlinux), and checks the running system through
 # the serial console (tests/linux/shell.sh), after the bad inputs around the
 # real kernel (tests/linux/bad-input.sh). About 10 minutes on the soft CPU.
 test-linux-shell: $(BUILD)/ringvm
@@ -33,8 +35,8 @@ test-virtio: $(BUILD)/ringvm
 	done; exit $$st
 
 # test-linux-ci: the part of `make test` that boots the real kernel: the bad
-# inputs around it, the console checks (--cpus 1, 2, 4 and the 32-bit entry,
-# LINUX_SHELL_CONFIGS to choose), the virtio tests (LINUX_VIRTIO=0 leaves
+# inputs around it, the console checks (--cpus 1, 2, 4, the 32-bit entry and
+# a bare vmlinux; LINUX_SHELL_CONFIGS to choose, see tests/linux/shell.sh), the virtio tests (LINUX_VIRTIO=0 leaves
 # them out) and the x86 selftests on 1 vCPU (LINUX_SELFTESTS=0 leaves them
 # out). A kernel that cannot be downloaded fails the run here
 # (LINUX_REQUIRE=1) rather than passing silently.

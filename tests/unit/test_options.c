@@ -406,6 +406,25 @@ static void test_console_rng(void **state)
 	assert_parse_error("unknown option '--rngs'", "--rngs");
 }
 
+static void test_decompress(void **state)
+{
+	assert_int_equal(parse(NULL), 0);
+	assert_int_equal(opts.decompress, MACHINE_DECOMPRESS_DEFAULT);
+	assert_int_equal(parse("--decompress", "guest", NULL), 0);
+	assert_int_equal(opts.decompress, MACHINE_DECOMPRESS_GUEST);
+	assert_int_equal(parse("--decompress=host", "--boot-entry", "64", NULL), 0);
+	assert_int_equal(opts.decompress, MACHINE_DECOMPRESS_HOST);
+	/* The 32-bit entry is the compressed kernel's: guest, or not given. */
+	assert_int_equal(parse("--decompress", "guest", "--boot-entry", "32", NULL), 0);
+	assert_int_equal(parse("--boot-entry", "32", NULL), 0);
+	assert_int_equal(opts.decompress, MACHINE_DECOMPRESS_DEFAULT);
+	assert_parse_error("--decompress host needs the 64-bit entry", "--boot-entry", "32",
+			   "--decompress", "host");
+	assert_parse_error("--decompress 'Host': give host or guest", "--decompress", "Host");
+	assert_parse_error("--decompress '': give host or guest", "--decompress", "");
+	assert_parse_error("'--decompress' needs a value", "--decompress");
+}
+
 static void test_everything(void **state)
 {
 	assert_int_equal(parse("--disk", "root.img", "--net", "user,hostfwd=tcp::8080-:80", "--disk",
@@ -426,6 +445,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_defaults, teardown),
+		cmocka_unit_test_teardown(test_decompress, teardown),
 		cmocka_unit_test_teardown(test_disk_bare, teardown),
 		cmocka_unit_test_teardown(test_disk_bare_with_commas, teardown),
 		cmocka_unit_test_teardown(test_disk_keyed, teardown),
