@@ -156,6 +156,7 @@ struct gform {
 	bool digit;		/* ModRM.reg is an opcode extension, not a register */
 	bool reg_rd, reg_wr;
 	bool rm_rd, rm_wr;
+	bool rm_in_reg;		/* a register r/m must stay a register (BT's bit offset would reach past memory) */
 	uint32_t op;		/* host opcode bytes, first in the low byte */
 	unsigned oplen;
 	uint8_t rep;		/* a mandatory F2/F3 */
@@ -213,6 +214,10 @@ static bool gen(struct tr *t, const struct gform *g)
 		rm = tr_mem(t, in, rm_size, g->rm_wr, 0);
 	} else {
 		rm = rm_size == 1 ? tr_greg8(t, in, in->rm) : tr_greg(t, in->rm);
+		if (rm.is_mem && g->rm_in_reg) {
+			emit_load(&t->e, 8, S1, rm);
+			rm = xreg(S1);
+		}
 	}
 	tr_flags_before(t, r, w);
 	if (g->digit) {
@@ -230,6 +235,8 @@ static bool gen(struct tr *t, const struct gform *g)
 	tr_flags_after(t, mw);
 	if (reg_via_s3 && g->reg_wr)
 		emit_store(&t->e, g->size >= 4 ? 8 : g->size, gpr_slot(t->cpu, in->reg), S3);
+	if (!mem && !rm.is_mem && rm.reg == S1 && g->rm_wr)
+		emit_store(&t->e, rm_size >= 4 ? 8 : rm_size, gpr_slot(t->cpu, in->rm), S1);
 	if (!mem && rm.is_mem && g->rm_wr && rm_size == 4)
 		emit_store_imm(&t->e, 4, xmem(H_NONE, H_NONE, 0, rm.disp + 4), 0);	/* zero-extension */
 	return true;
@@ -419,6 +426,7 @@ static bool map_0f(struct tr *t)
 		if (in->mod != 3)
 			return false;
 		g.rm_wr = op != 0xa3;
+		g.rm_in_reg = true;
 		return gen(t, &g);
 	case 0xba:
 		if ((in->reg & 7) < 4)
