@@ -45,3 +45,18 @@ uint8_t *guestmem_ptr(const struct guestmem *mem, uint64_t gpa, uint64_t len)
 	}
 	return NULL;
 }
+
+bool guestmem_gpa(const struct guestmem *mem, const void *host, uint64_t *gpa)
+{
+	uintptr_t h = (uintptr_t)host;
+
+	for (unsigned i = 0; i < mem->count; i++) {
+		const struct guestmem_region *r = &mem->region[i];
+
+		if (r->type == GUESTMEM_RAM && r->host && h >= (uintptr_t)r->host && h - (uintptr_t)r->host < r->size) {
+			*gpa = r->gpa + (h - (uintptr_t)r->host);
+			return true;
+		}
+	}
+	return false;
+}

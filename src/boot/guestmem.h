@@ -2,6 +2,7 @@
 #ifndef RV_BOOT_GUESTMEM_H
 #define RV_BOOT_GUESTMEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,5 +37,8 @@ int guestmem_add(struct guestmem *mem, uint64_t gpa, uint64_t size,
  * one RAM region, else NULL. Overflow-safe: loaders pass untrusted values.
  */
 uint8_t *guestmem_ptr(const struct guestmem *mem, uint64_t gpa, uint64_t len);
+
+/* The guest-physical address of a host pointer into guest RAM; false if it is not in RAM. */
+bool guestmem_gpa(const struct guestmem *mem, const void *host, uint64_t *gpa);
 
 #endif

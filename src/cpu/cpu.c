@@ -478,11 +478,12 @@ enum cpu_exit cpu_run(struct cpu *cpu, uint64_t budget)
 			const struct block *b;
 
 			/*
-			 * Translated code, when a translator is plugged in and no
-			 * instruction budget asks for exact stops; it returns at
-			 * every point the checks above and the events need.
+			 * Translated code, when a translator is plugged in; it
+			 * returns at every point the checks above and the events
+			 * need, and leaves to the interpreter what would pass the
+			 * budget.
 			 */
-			if (cpu->xlat && !budget && cpu->xlat->run(cpu) == CPU_XLAT_RAN) {
+			if (cpu->xlat && cpu->xlat->run(cpu, end) == CPU_XLAT_RAN) {
 				flat_dirty = true;
 				if (unlikely(cpu->dbg_trap))
 					cpu_debug_retire(cpu, cpu->s.rflags & ~(uint64_t)(RV_FLAG_TF | RV_FLAG_RF));

@@ -386,7 +386,8 @@ struct cpu {
  * The translator's entry points. run() executes translated code from the
  * current RIP until something needs the run loop (an exit request, an
  * instruction that may change mode, flags or interrupt state, an exit to
- * the VMM), with the same architectural effect as the interpreter;
+ * the VMM, the budget), with the same architectural effect as the
+ * interpreter;
  * exceptions unwind through it like from any handler. It returns
  * CPU_XLAT_DECLINED without running anything when the current state is
  * one it does not translate (then the interpreter runs). code_written()
@@ -394,7 +395,8 @@ struct cpu {
  */
 enum { CPU_XLAT_RAN, CPU_XLAT_DECLINED };
 struct cpu_xlat {
-	int (*run)(struct cpu *cpu);
+	/* end: stop before cpu->icount would pass it (UINT64_MAX: no budget) */
+	int (*run)(struct cpu *cpu, uint64_t end);
 	void (*code_written)(struct cpu *cpu, uint64_t pa, unsigned len);
 };
 

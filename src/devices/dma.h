@@ -3,6 +3,7 @@
 #define RV_DEVICES_DMA_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /*
@@ -17,12 +18,24 @@
  */
 struct dma_space {
 	void *(*map)(void *opaque, uint64_t gpa, uint64_t len);
+	/*
+	 * The device has written [host, host + len) of a mapping (optional):
+	 * the VMM tells the CPU engine, which may hold translated code of
+	 * those bytes (rv_vm_note_write). Called before the driver is told.
+	 */
+	void (*written)(void *opaque, const void *host, size_t len);
 	void *opaque;
 };
 
 static inline void *dma_map(const struct dma_space *dma, uint64_t gpa, uint64_t len)
 {
 	return len ? dma->map(dma->opaque, gpa, len) : NULL;
+}
+
+static inline void dma_written(const struct dma_space *dma, const void *host, size_t len)
+{
+	if (dma->written && len)
+		dma->written(dma->opaque, host, len);
 }
 
 #endif

@@ -314,6 +314,8 @@ static void blk_queue_notify(struct virtio_dev *vd, unsigned q)
 
 		if (used < 0)
 			break;
+		/* a read may bring code the guest runs next (a program from disk) */
+		virtq_note_written(&vd->vq[BLK_REQUESTQ], &b->elem, (size_t)used);
 		virtq_push(&vd->vq[BLK_REQUESTQ], b->elem.head, (uint32_t)used);
 		pushed = true;
 	}

@@ -163,6 +163,7 @@ size_t virtio_console_receive(struct virtio_console *c, const void *buf, size_t 
 		}
 		size_t n = iov_from_buf(e->in, e->nr_in, 0, p + taken, len - taken);
 
+		virtq_note_written(&vd->vq[CONSOLE_RXQ], e, n);
 		virtq_push(&vd->vq[CONSOLE_RXQ], e->head, (uint32_t)n);
 		pushed++;
 		taken += n;

@@ -125,6 +125,7 @@ static bool rx_single(struct virtio_net *n, const void *frame, size_t len)
 	rx_header(hdr, 1);	/* 5.1.6.4: num_buffers is 1 without MRG_RXBUF */
 	iov_from_buf(e->in, e->nr_in, 0, hdr, NET_HDR_LEN);
 	iov_from_buf(e->in, e->nr_in, NET_HDR_LEN, frame, len);
+	virtq_note_written(q, e, NET_HDR_LEN + len);
 	virtq_push(q, e->head, (uint32_t)(NET_HDR_LEN + len));
 	virtio_queue_interrupt(vd, NET_RXQ);
 	return true;
@@ -197,6 +198,7 @@ static bool rx_mergeable(struct virtio_net *n, const void *frame, size_t len)
 		}
 		chunk = e->in_len - skip < len - done ? (size_t)(e->in_len - skip) : len - done;
 		iov_from_buf(e->in, e->nr_in, skip, (const uint8_t *)frame + done, chunk);
+		virtq_note_written(q, e, skip + chunk);
 		done += chunk;
 		heads[nbuf] = e->head;
 		written[nbuf] = (uint32_t)(skip + chunk);

@@ -72,6 +72,7 @@ static void rng_queue_notify(struct virtio_dev *vd, unsigned q)
 		if (filled < e->in_len && filled < RNG_MAX_PER_REQUEST && vd->log)
 			vd->log(vd->log_opaque, "%s: getrandom failed (%s); request %u gets %zu bytes",
 				vd->name, strerror(errno), e->head, filled);
+		virtq_note_written(&vd->vq[RNG_REQUESTQ], e, filled);
 		virtq_push(&vd->vq[RNG_REQUESTQ], e->head, (uint32_t)filled);
 		pushed++;
 	}

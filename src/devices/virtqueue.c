@@ -287,6 +287,16 @@ int virtq_pop(struct virtq *q, struct virtq_elem *e, char *why, size_t whylen)
 	return 1;
 }
 
+void virtq_note_written(const struct virtq *q, const struct virtq_elem *e, size_t len)
+{
+	for (unsigned i = 0; i < e->nr_in && len; i++) {
+		size_t n = e->in[i].iov_len < len ? e->in[i].iov_len : len;
+
+		dma_written(q->dma, e->in[i].iov_base, n);
+		len -= n;
+	}
+}
+
 void virtq_push(struct virtq *q, uint16_t head, uint32_t written)
 {
 	uint8_t *elem;

@@ -73,6 +73,9 @@ int virtq_enable(struct virtq *q, const struct dma_space *dma, uint64_t features
  */
 int virtq_pop(struct virtq *q, struct virtq_elem *e, char *why, size_t whylen);
 
+/* The device wrote the first `len` bytes of e's device-writable buffers: report them (dma_written). */
+void virtq_note_written(const struct virtq *q, const struct virtq_elem *e, size_t len);
+
 /* Give a chain back: used ring entry {head, written}, then the used index (release order). */
 void virtq_push(struct virtq *q, uint16_t head, uint32_t written);
 

@@ -83,6 +83,7 @@ struct jit_block {
 	uint32_t key;
 	uint16_t nbytes, ninsn;
 	uintptr_t code;			/* entry, executable view */
+	uintptr_t body;			/* past the entry's exit-request check */
 	uint32_t code_size;
 	bool valid;
 	struct jit_block *hnext;	/* hash bucket */
@@ -147,6 +148,7 @@ struct jit_vcpu {
 	struct jit_block *hash[1u << JIT_HASH_BITS];
 	struct jit_block *pages[1u << JIT_PAGE_BITS];
 	uint32_t last_key;		/* of the last run, to drop the target cache when it changes */
+	uint64_t mem_gen;		/* cpu->mem->generation the translations were made under */
 
 	/* Set by the helpers while translated code runs */
 	struct jit_block *cur;		/* block of the instruction the helper runs */
@@ -177,7 +179,7 @@ int jit_emit_routines(struct jit_vcpu *jv);
 uint64_t jit_helper_slow(struct cpu *cpu, const struct jit_slow *d);
 
 /* runner.c */
-int jit_run(struct cpu *cpu);
+int jit_run(struct cpu *cpu, uint64_t end);
 bool jit_trace(void);
 void jit_flush(struct jit_vcpu *jv);
 void *arena_alloc(struct arena *a, size_t size);

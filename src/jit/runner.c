@@ -340,11 +340,20 @@ static void jc_fill(struct jit_vcpu *jv, uint64_t vaddr, const struct jit_block 
 	c->code = (uint32_t)b->code;
 }
 
-int jit_run(struct cpu *cpu)
+/*
+ * Without a budget, blocks chain into each other and the dispatcher sees
+ * only unchained exits. With one (tests, the fuzzer), every block returns
+ * here: the exit request is kept set, so that any block entered by a jump
+ * leaves at its entry check, and the dispatcher enters each block past
+ * that check; a block that would pass the budget is the interpreter's,
+ * which stops exactly.
+ */
+int jit_run(struct cpu *cpu, uint64_t end)
 {
 	struct jit_vcpu *jv = cpu->xlat_ctx;
 	void (*enter)(uintptr_t) = (void (*)(uintptr_t))jv->rt.enter;
 	struct jit_exit *from = NULL;
+	bool budget = end != UINT64_MAX;
 	uint32_t key;
 	bool ran = false;
 
@@ -354,6 +363,12 @@ int jit_run(struct cpu *cpu)
 				(unsigned long long)cpu->s.rip, cpu->mode);
 		jv->st.declined++;
 		return CPU_XLAT_DECLINED;
+	}
+	/* another memory map: other memory behind the same addresses */
+	if (cpu->mem->generation != jv->mem_gen) {
+		if (jv->mem_gen)
+			jit_flush(jv);
+		jv->mem_gen = cpu->mem->generation;
 	}
 	/* a key change other than the privilege: the target cache's entries are for another mode */
 	if ((key ^ jv->last_key) & ~KEY_CPL3)
@@ -368,7 +383,7 @@ int jit_run(struct cpu *cpu)
 		struct jit_block *b;
 		uint64_t last, flushes;
 
-		__atomic_store_n(&cpu->exit_req, 0, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&cpu->exit_req, budget, __ATOMIC_SEQ_CST);
 		if (loop_needed(cpu)) {
 			if (jit_trace())
 				fprintf(stderr, "jit: to the run loop for an event at %#llx\n",
@@ -393,7 +408,15 @@ int jit_run(struct cpu *cpu)
 			}
 			break;
 		}
-		if (from) {
+		if (budget) {
+			if (end - cpu->icount < b->ninsn || cpu->icount >= end) {
+				if (!ran) {
+					jv->st.declined++;
+					return CPU_XLAT_DECLINED;
+				}
+				break;
+			}
+		} else if (from) {
 			if (from->from->valid && from->field && !from->to &&
 			    (from->from->vaddr ^ b->vaddr) >> 12 == 0)
 				chain(jv, from, b);
@@ -406,7 +429,7 @@ int jit_run(struct cpu *cpu)
 			fprintf(stderr, "jit: enter %#llx (block %#llx, %u insns) icount %llu\n",
 				(unsigned long long)cpu->s.rip, (unsigned long long)b->vaddr, b->ninsn,
 				(unsigned long long)cpu->icount);
-		enter(b->code);
+		enter(budget ? b->body : b->code);
 		last = jv->ctx->last_exit;
 		if (jit_trace())
 			fprintf(stderr, "jit: back: last_exit %#llx rip %#llx to_loop %d exit %d\n",

@@ -267,6 +267,7 @@ static bool emit_block(struct tr *t, struct insn *insns)
 	/* an exit request (kick, interrupt, another vCPU's invalidation) is served before the block runs */
 	emit_alu_imm(&t->e, 4, 7, xabs(&cpu->exit_req), 0);
 	entry_exit = emit_jcc(&t->e, 5, emit_rx(&t->e));
+	b->body = emit_rx(&t->e);
 	emit_alu_imm(&t->e, 8, 0, xabs(&cpu->icount), b->ninsn);
 	t->host_valid = false;
 	t->ctx_valid = true;

@@ -50,6 +50,16 @@ static void *pc_virtio_dma_map(void *opaque, uint64_t gpa, uint64_t len)
 	return guestmem_ptr(&m->mem, gpa, len);
 }
 
+/* A device wrote guest RAM: the engine may hold translated code of it. */
+static void pc_virtio_dma_written(void *opaque, const void *host, size_t len)
+{
+	struct machine *m = opaque;
+	uint64_t gpa;
+
+	if (guestmem_gpa(&m->mem, host, &gpa))
+		rv_vm_note_write(m->vm, gpa, len);
+}
+
 static void pc_virtio_lock(void *opaque)
 {
 	struct machine *m = opaque;
@@ -174,7 +184,7 @@ int pc_virtio_create(struct machine *m, char *err, size_t errlen)
 	}
 	m->virtio = pv;
 	pv->m = m;
-	pv->dma = (struct dma_space){ .map = pc_virtio_dma_map, .opaque = m };
+	pv->dma = (struct dma_space){ .map = pc_virtio_dma_map, .written = pc_virtio_dma_written, .opaque = m };
 	pv->host = (struct virtio_pci_host){
 		.lock = pc_virtio_lock,
 		.unlock = pc_virtio_unlock,

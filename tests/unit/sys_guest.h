@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine.h"
 #include "ringvm/ringvm.h"
 
 #define G_RAM_SIZE (4u << 20)
@@ -114,12 +115,14 @@ static inline void g_longmode_state(struct rv_sregs *s, struct rv_regs *r)
 
 static inline int g_create(struct guest *g)
 {
+	struct rv_vm_config cfg = test_vm_config();
+
 	memset(g, 0, sizeof(*g));
 	g->ram = aligned_alloc(4096, G_RAM_SIZE);
 	if (!g->ram)
 		return -1;
 	memset(g->ram, 0xf4, G_RAM_SIZE);	/* HLT everywhere: stray jumps stop */
-	if (rv_vm_create(&g->vm, &(struct rv_vm_config){ .engine = RV_ENGINE_SOFT }))
+	if (rv_vm_create(&g->vm, &cfg))
 		return -1;
 	if (rv_vm_map(g->vm, 0, G_RAM_SIZE, RV_MEM_RAM, g->ram))
 		return -1;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "engine.h"
 #include "ringvm/ringvm.h"
 
 #define RAM_SIZE (4u << 20)
@@ -22,10 +23,12 @@ struct guest {
 
 static void guest_new(struct guest *g)
 {
+	struct rv_vm_config cfg = test_vm_config();
+
 	g->ram = aligned_alloc(4096, RAM_SIZE);
 	assert_non_null(g->ram);
 	memset(g->ram, 0, RAM_SIZE);
-	assert_int_equal(rv_vm_create(&g->vm, &(struct rv_vm_config){ .engine = RV_ENGINE_SOFT }), 0);
+	assert_int_equal(rv_vm_create(&g->vm, &cfg), 0);
 	assert_int_equal(rv_vm_map(g->vm, 0, RAM_SIZE, RV_MEM_RAM, g->ram), 0);
 	assert_int_equal(rv_vcpu_create(g->vm, 0, &g->vcpu), 0);
 }

@@ -8,12 +8,14 @@
 #include <cmocka.h>
 
 #include "cpu/cpu.h"
+#include "engine.h"
 
 #define RAM_SIZE (1u << 20)
 
 static struct cpu_memmap map;
 static uint8_t *ram;
 static struct cpu *cpu;
+static struct test_jit jit;
 
 static int setup(void **state)
 {
@@ -22,15 +24,16 @@ static int setup(void **state)
 	memset(&map, 0, sizeof(map));
 	map.count = 1;
 	map.slot[0] = (struct cpu_mem_slot){ .gpa = 0, .size = RAM_SIZE, .host = ram, .kind = CPU_SLOT_RAM };
-	cpu = aligned_alloc(64, (sizeof(*cpu) + 63) & ~(size_t)63);
+	cpu = test_cpu_mem(sizeof(*cpu));
 	cpu_init(cpu, &map);
-	return 0;
+	return test_cpu_attach(cpu, &jit);
 }
 
 static int teardown(void **state)
 {
+	test_cpu_detach(&jit);
 	cpu_fini(cpu);
-	free(cpu);
+	test_cpu_mem_free(cpu, sizeof(*cpu));
 	free(ram);
 	return 0;
 }
@@ -119,6 +122,7 @@ static void test_smc_external_write(void **state)
 		assert_int_equal(cpu->s.gpr[RV_RAX], 6);
 	}
 	ram[0x4005] = 0x48;						/* inc eax -> dec eax */
+	test_note_write(&jit, 0x4005, 1);	/* the translator hears of it, as of DMA (rv_vm_note_write) */
 	assert_int_equal(rerun(0x4000), CPU_EXIT_HLT);
 	assert_int_equal(cpu->s.gpr[RV_RAX], 4);
 }

@@ -8,12 +8,14 @@
 #include <cmocka.h>
 
 #include "cpu/cpu.h"
+#include "engine.h"
 
 #define RAM_SIZE (8u << 20)
 
 static struct cpu_memmap map;
 static uint8_t *ram;
 static struct cpu *cpu;
+static struct test_jit jit;
 
 static int setup(void **state)
 {
@@ -22,15 +24,16 @@ static int setup(void **state)
 	memset(&map, 0, sizeof(map));
 	map.count = 1;
 	map.slot[0] = (struct cpu_mem_slot){ .gpa = 0, .size = RAM_SIZE, .host = ram, .kind = CPU_SLOT_RAM };
-	cpu = aligned_alloc(64, (sizeof(*cpu) + 63) & ~(size_t)63);
+	cpu = test_cpu_mem(sizeof(*cpu));
 	cpu_init(cpu, &map);
-	return 0;
+	return test_cpu_attach(cpu, &jit);
 }
 
 static int teardown(void **state)
 {
+	test_cpu_detach(&jit);
 	cpu_fini(cpu);
-	free(cpu);
+	test_cpu_mem_free(cpu, sizeof(*cpu));
 	free(ram);
 	return 0;
 }

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "cpu/cpu.h"
+#include "engine.h"
 
 /* Guest-physical layout: system page (page tables, GDT, IDT, HLT stubs), code, data. */
 #define SYS_PML4  0x1000u
@@ -22,6 +23,7 @@
 
 struct env {
 	struct cpu cpu;
+	struct test_jit jit;
 	struct cpu_memmap map;
 	uint8_t sys[0x10000] __attribute__((aligned(4096)));
 	uint8_t code[0x1000] __attribute__((aligned(4096)));
@@ -39,8 +41,8 @@ static struct env *env_new(void)
 	uint64_t *pml4, *pdpt, *pd;
 	struct cpu_state *s;
 
-	assert_int_equal(posix_memalign((void **)&e, 4096, sizeof(*e)), 0);
-	memset(e, 0, sizeof(*e));
+	e = test_cpu_mem(sizeof(*e));
+	assert_non_null(e);
 	pml4 = (uint64_t *)(e->sys + SYS_PML4);
 	pdpt = (uint64_t *)(e->sys + SYS_PDPT);
 	pd = (uint64_t *)(e->sys + SYS_PD);
@@ -64,6 +66,7 @@ static struct env *env_new(void)
 	e->map.slot[2] = (struct cpu_mem_slot){ DATA, sizeof(e->data), e->data, CPU_SLOT_RAM };
 	e->map.generation = 1;
 	cpu_init(&e->cpu, &e->map);
+	assert_int_equal(test_cpu_attach(&e->cpu, &e->jit), 0);
 
 	s = &e->cpu.s;
 	s->cr0 = RV_CR0_PE | RV_CR0_MP | RV_CR0_ET | RV_CR0_NE | RV_CR0_PG;
@@ -84,8 +87,9 @@ static struct env *env_new(void)
 
 static void env_free(struct env *e)
 {
+	test_cpu_detach(&e->jit);
 	cpu_fini(&e->cpu);
-	free(e);
+	test_cpu_mem_free(e, sizeof(*e));
 }
 
 /* Run `len` code bytes (then HLT) with RBX = DATA; returns -1 if it halted at the end, else the vector. */

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "cpu/cpu.h"
+#include "engine.h"
 #include "cpu/exec_int2.h"
 
 /* ------------------------------------------------------------------ */
@@ -324,28 +325,30 @@ struct rm {
 	struct cpu *cpu;
 	struct cpu_memmap map;
 	uint8_t *mem;
+	struct test_jit jit;
 };
 
 static int rm_setup(void **state)
 {
 	struct rm *t = calloc(1, sizeof(*t));
 
-	t->cpu = calloc(1, sizeof(*t->cpu));
+	t->cpu = test_cpu_mem(sizeof(*t->cpu));
 	t->mem = calloc(1, RM_SIZE);
 	t->map.count = 1;
 	t->map.slot[0] = (struct cpu_mem_slot){ 0, RM_SIZE, t->mem, CPU_SLOT_RAM };
 	cpu_optable_init();
 	cpu_init(t->cpu, &t->map);
 	*state = t;
-	return 0;
+	return test_cpu_attach(t->cpu, &t->jit);
 }
 
 static int rm_teardown(void **state)
 {
 	struct rm *t = *state;
 
+	test_cpu_detach(&t->jit);
 	cpu_fini(t->cpu);
-	free(t->cpu);
+	test_cpu_mem_free(t->cpu, sizeof(*t->cpu));
 	free(t->mem);
 	free(t);
 	return 0;

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <cmocka.h>
 
+#include "engine.h"
 #include "ringvm/ringvm.h"
 
 #define RAM_SIZE (1u << 20)
@@ -52,7 +53,7 @@ static void test_tsc_follows_vm_clock(void **state)
 	struct rv_vm *vm;
 	struct rv_vcpu *vcpu;
 	struct rv_vm_config cfg = {
-		.engine = RV_ENGINE_SOFT, .tsc_hz = 3000000000ull,
+		.engine = RV_ENGINE_SOFT, .tsc_hz = 3000000000ull, .soft_interpreter = !test_translate(),
 		.clock_ns = fake_clock, .clock_opaque = &fake_ns,
 	};
 
@@ -91,11 +92,13 @@ static void test_tsc_default_clock_real_time(void **state)
 	struct rv_vm *vm;
 	struct rv_vcpu *vcpu;
 	struct timespec pause = { 0, 50 * 1000 * 1000 };	/* 50 ms */
+	struct rv_vm_config cfg;
 
 	assert_non_null(ram);
 	memset(ram, 0, RAM_SIZE);
 	memcpy(ram + 0x1000, code, sizeof(code));
-	assert_int_equal(rv_vm_create(&vm, &(struct rv_vm_config){ .engine = RV_ENGINE_SOFT }), 0);
+	cfg = test_vm_config();
+	assert_int_equal(rv_vm_create(&vm, &cfg), 0);
 	assert_int_equal(rv_vm_map(vm, 0, RAM_SIZE, RV_MEM_RAM, ram), 0);
 	assert_int_equal(rv_vcpu_create(vm, 0, &vcpu), 0);
 	setup_real(vcpu);
