@@ -48,17 +48,32 @@ void codebuf_fini(struct codebuf *cb)
 	cb->fd = -1;
 }
 
+/*
+ * LeakSanitizer does not look into mmap'ed memory for pointers: the vCPU
+ * state there points at heap blocks (decode and block caches), so in a
+ * sanitizer build the region is registered as a root.
+ */
+void __lsan_register_root_region(const void *p, size_t size) __attribute__((weak));
+void __lsan_unregister_root_region(const void *p, size_t size) __attribute__((weak));
+
 void *jit_alloc_low(size_t size)
 {
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
 
-	return p == MAP_FAILED ? NULL : p;
+	if (p == MAP_FAILED)
+		return NULL;
+	if (__lsan_register_root_region)
+		__lsan_register_root_region(p, size);
+	return p;
 }
 
 void jit_free_low(void *p, size_t size)
 {
-	if (p)
-		munmap(p, size);
+	if (!p)
+		return;
+	if (__lsan_unregister_root_region)
+		__lsan_unregister_root_region(p, size);
+	munmap(p, size);
 }
 
 bool jit_host_supported(const char **why)

@@ -6,6 +6,7 @@
  * change the mode or interrupt state. Also the life cycle of the per-VM
  * and per-vCPU translator state.
  */
+#include <cpuid.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,7 +121,9 @@ void jit_vm_remapped(struct jit_vm *vm)
 
 static bool host_has_bmi2(void)
 {
-	return __builtin_cpu_supports("bmi2");
+	unsigned a, b, c, d;
+
+	return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 8));
 }
 
 int jit_vcpu_create(struct jit_vm *vm, struct cpu *cpu, struct jit_vcpu **out)

@@ -6,6 +6,8 @@
  * the flags exactly as the guest instruction defines them; flags the
  * manuals leave undefined come out as the host's.
  */
+#include <cpuid.h>
+
 #include "jit/tr.h"
 
 /* Flags a condition code reads (Jcc/SETcc/CMOVcc, SDM vol. 1, B.1). */
@@ -214,7 +216,11 @@ static bool gen(struct tr *t, const struct gform *g)
 		rm = tr_mem(t, in, rm_size, g->rm_wr, 0);
 	} else {
 		rm = rm_size == 1 ? tr_greg8(t, in, in->rm) : tr_greg(t, in->rm);
-		if (rm.is_mem && g->rm_in_reg) {
+		if (rm.is_mem && !g->digit && in->rm == in->reg) {
+			/* one register in cpu->s.gpr for both operands (XADD r13, r13): one scratch for both */
+			emit_load(&t->e, 8, S3, rm);
+			rm = xreg(S3);
+		} else if (rm.is_mem && g->rm_in_reg) {
 			emit_load(&t->e, 8, S1, rm);
 			rm = xreg(S1);
 		}
@@ -227,13 +233,14 @@ static bool gen(struct tr *t, const struct gform *g)
 	} else if (greg_mapped(in->reg)) {
 		regcode = in->reg;
 	} else {
-		emit_load(&t->e, 8, S3, gpr_slot(t->cpu, in->reg));
+		if (!(!rm.is_mem && rm.reg == S3))
+			emit_load(&t->e, 8, S3, gpr_slot(t->cpu, in->reg));
 		regcode = S3;
 		reg_via_s3 = true;
 	}
 	emit_modrm_insn(&t->e, &f, regcode, rm, g->imm, g->immlen);
 	tr_flags_after(t, mw);
-	if (reg_via_s3 && g->reg_wr)
+	if (reg_via_s3 && (g->reg_wr || (!rm.is_mem && rm.reg == S3 && g->rm_wr)))
 		emit_store(&t->e, g->size >= 4 ? 8 : g->size, gpr_slot(t->cpu, in->reg), S3);
 	if (!mem && !rm.is_mem && rm.reg == S1 && g->rm_wr)
 		emit_store(&t->e, rm_size >= 4 ? 8 : rm_size, gpr_slot(t->cpu, in->rm), S1);
@@ -388,16 +395,23 @@ static bool xchg_acc(struct tr *t)
 	return true;
 }
 
-static bool host_has(const char *feature)
+/* Host CPUID bits for the instructions that are copied only where the host has them. */
+enum host_feature { HOST_LZCNT, HOST_BMI1, HOST_POPCNT, HOST_MOVBE };
+
+static bool host_has(enum host_feature f)
 {
-	if (!__builtin_strcmp(feature, "lzcnt"))
-		return __builtin_cpu_supports("abm");
-	if (!__builtin_strcmp(feature, "bmi"))
-		return __builtin_cpu_supports("bmi");
-	if (!__builtin_strcmp(feature, "popcnt"))
-		return __builtin_cpu_supports("popcnt");
-	if (!__builtin_strcmp(feature, "movbe"))
-		return __builtin_cpu_supports("movbe");
+	unsigned a, b, c, d;
+
+	switch (f) {
+	case HOST_LZCNT:
+		return __get_cpuid(0x80000001, &a, &b, &c, &d) && (c & (1u << 5));
+	case HOST_BMI1:
+		return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 3));
+	case HOST_POPCNT:
+		return __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 23));
+	case HOST_MOVBE:
+		return __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 22));
+	}
 	return false;
 }
 
@@ -465,7 +479,7 @@ static bool map_0f(struct tr *t)
 		return gen(t, &g);
 	case 0xbc: case 0xbd:	/* BSF/BSR, TZCNT/LZCNT with F3 */
 		if (in->sse_pfx == SSE_F3) {
-			if (!host_has(op == 0xbc ? "bmi" : "lzcnt"))
+			if (!host_has(op == 0xbc ? HOST_BMI1 : HOST_LZCNT))
 				return false;
 			g.rep = 0xf3;
 		} else if (in->sse_pfx != SSE_NONE && in->sse_pfx != SSE_66) {
@@ -474,7 +488,7 @@ static bool map_0f(struct tr *t)
 		g.reg_wr = true;
 		return gen(t, &g);
 	case 0xb8:
-		if (in->sse_pfx != SSE_F3 || !host_has("popcnt"))
+		if (in->sse_pfx != SSE_F3 || !host_has(HOST_POPCNT))
 			return false;
 		g.rep = 0xf3;
 		g.reg_wr = true;
@@ -499,7 +513,7 @@ bool tr_native(struct tr *t)
 	if (in->map == MAP_0F38) {
 		struct gform g = { .size = in->opsize, .op = 0x380f | op << 16, .oplen = 3 };
 
-		if ((op != 0xf0 && op != 0xf1) || in->mod == 3 || in->sse_pfx != SSE_NONE || !host_has("movbe"))
+		if ((op != 0xf0 && op != 0xf1) || in->mod == 3 || in->sse_pfx != SSE_NONE || !host_has(HOST_MOVBE))
 			return false;
 		g.reg_rd = g.rm_wr = op == 0xf1;
 		g.rm_rd = g.reg_wr = op == 0xf0;

@@ -37,8 +37,25 @@ void tr_flags_to_host(struct tr *t)
 void tr_flags_before(struct tr *t, unsigned reads, unsigned writes)
 {
 	/* what it reads, and what it leaves alone that is read later (partial writers) */
-	if ((reads | (t->live_out[t->i] & ~writes)) & FL_ALL)
-		tr_flags_to_host(t);
+	unsigned need = (reads | (t->live_out[t->i] & ~writes)) & FL_ALL;
+
+	if (!need || t->host_valid)
+		return;
+	if (need == FL_CF && t->ctx_valid) {
+		/*
+		 * Only CF (INC/DEC, ADC/SBB, CMC): BT puts bit 0 of the saved
+		 * flags in CF, far cheaper than POPF. The other flags it leaves
+		 * undefined are dead until a full writer (liveness counts every
+		 * fault point as a reader), so the host's RFLAGS may be taken
+		 * as the guest's afterwards.
+		 */
+		struct xform f = { .op = 0xba0f, .oplen = 2 };
+
+		emit_modrm_insn(&t->e, &f, 4, xabs(&t->cpu->lf.eager), 0, 1);
+		t->host_valid = true;
+		return;
+	}
+	tr_flags_to_host(t);
 }
 
 void tr_flags_after(struct tr *t, unsigned writes)
@@ -165,6 +182,34 @@ static bool ends_block(const struct insn *in)
 	return false;
 }
 
+/*
+ * Can the instruction fault (or be run by the interpreter, which may)?
+ * Then every flag is live before it: the exception frame shows RFLAGS as
+ * the instructions before left it (faults are precise).
+ */
+static bool may_fault(const struct insn *in)
+{
+	if (in->map == MAP_1B) {
+		switch (in->opcode) {
+		case 0x50 ... 0x5f: case 0x68: case 0x6a: case 0xc2: case 0xc3: case 0xc9: case 0xe8:
+			return true;
+		case 0x8d:
+			return false;	/* LEA */
+		default:
+			break;
+		}
+	} else if (in->map == MAP_0F && (in->opcode == 0x1f || in->opcode == 0x18)) {
+		return false;		/* NOP, prefetch */
+	}
+	return in->has_modrm && in->mod != 3;
+}
+
+static bool is_jcc(const struct insn *in)
+{
+	return (in->map == MAP_1B && ((in->opcode >= 0x70 && in->opcode <= 0x7f) || (in->opcode >= 0xe0 && in->opcode <= 0xe3))) ||
+	       (in->map == MAP_0F && in->opcode >= 0x80 && in->opcode <= 0x8f);
+}
+
 static void liveness(struct tr *t, const struct insn *insns, unsigned n)
 {
 	unsigned live = FL_ALL;	/* whatever follows the block may read them */
@@ -175,6 +220,9 @@ static void liveness(struct tr *t, const struct insn *insns, unsigned n)
 		t->live_out[i] = (uint16_t)live;
 		tr_flag_use(&insns[i], &r, &w, &mw);
 		live = r | (live & ~w);
+		/* a fault shows every flag; so does a Jcc's exit to a block that may read any */
+		if (may_fault(&insns[i]) || is_jcc(&insns[i]))
+			live = FL_ALL;
 	}
 }
 
