@@ -24,7 +24,7 @@
 # BUILD_DIR/bench)
 # Environment: BENCH_RUNS (runs of each column, default 3), BENCH_QUICK=1
 # (tiny jobs, one run by default: a check of the mechanics, results in
-# linux-quick.jsonl), BENCH_RINGVM_FLAGS (more ringvm options, every ringvm
+# linux-quick.jsonl, runs and logs in quick/), BENCH_RINGVM_FLAGS (more ringvm options, every ringvm
 # column), BENCH_INTERPRETER=1, BENCH_CONFIGS, BENCH_TIMEOUT (seconds per
 # run, a guard against hangs only), QEMU, PYTHON.
 set -u
@@ -45,10 +45,10 @@ die() { echo "bench/linux.sh: $*" >&2; exit 1; }
 
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	runs=${BENCH_RUNS:-1} mib=2 forks=20 bytes=2000 timeout=${BENCH_TIMEOUT:-900}
-	result=$out/linux-quick.jsonl
+	result=$out/linux-quick.jsonl work=$out/quick
 else
 	runs=${BENCH_RUNS:-3} mib=64 forks=1000 bytes=200000 timeout=${BENCH_TIMEOUT:-3600}
-	result=$out/linux.jsonl
+	result=$out/linux.jsonl work=$out
 fi
 case "$runs" in '' | *[!0-9]* | 0) die "BENCH_RUNS is '$runs', not a positive number" ;; esac
 [ -x "$RINGVM" ] || die "no $RINGVM (build it first)"
@@ -141,20 +141,20 @@ config() {
 }
 
 for c in $configs; do config "$c"; done
-rm -rf "$out/runs" "$out/logs"
-mkdir -p "$out/runs" "$out/logs"
+rm -rf "$work/runs" "$work/logs"
+mkdir -p "$work/runs" "$work/logs"
 
 echo "== Linux benchmark: kernel $kver, $runs run(s) of: $configs"
-echo "   (logs and ringvm's --stats in $out/logs)"
+echo "   (logs and ringvm's --stats in $work/logs)"
 for n in "${notes[@]}"; do echo "   note: $n"; done
 for r in $(seq 1 "$runs"); do
 	echo "-- run $r of $runs"
 	for c in $configs; do
 		config "$c"
-		tag=$(printf 'r%02d-%s' "$r" "$c")
+		tag=$(printf 'r%03d-%s' "$r" "$c")
 		marker=$MARKER
 		[ "$c" = native ] && marker=""
-		"$PYTHON" "$here/vmrun.py" --log "$out/logs/$tag.out" --json "$out/runs/$tag.json" \
+		"$PYTHON" "$here/vmrun.py" --log "$work/logs/$tag.out" --json "$work/runs/$tag.json" \
 			--marker "$marker" --timeout "$timeout" \
 			--set config="$c" --set vmm="$vmm" --set path="$vpath" --set flags="$flags" \
 			-- "${cmd[@]}"
@@ -162,7 +162,7 @@ for r in $(seq 1 "$runs"); do
 done
 
 qemu_version=$("$QEMU" --version 2>/dev/null | head -n 1)
-"$PYTHON" "$here/linux-report.py" --runs "$out/runs" --out "$result" --configs "$configs" \
+"$PYTHON" "$here/linux-report.py" --runs "$work/runs" --out "$result" --configs "$configs" \
 	--title "kernel $kver, busybox initramfs, 1 vCPU, 256 MiB; $mib MiB of data, $forks fork+exec, dd of $bytes bytes" \
 	--meta kernel="$kver" --meta qemu="$qemu_version" --meta ringvm="$RINGVM" \
 	--meta append="$append" --meta runs="$runs" --meta quick="${BENCH_QUICK:-0}" \
