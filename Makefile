@@ -104,8 +104,15 @@ clean:
 
 -include $(CPU_OBJ:.o=.d) $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_BIN:=.d)
 
-bench: all
-	bench/run.sh $(BUILD)
+# bench: Debian's kernel on ringvm and QEMU (TCG) side by side, with in-guest
+# jobs and the host as a baseline (bench/linux.sh; tens of minutes, results in
+# $(BUILD)/bench/linux.jsonl; docs/bench.md), then the micro-benchmark guests
+# (bench/run.sh). BENCH_RUNS=N runs each column N times (3); BENCH_QUICK=1
+# checks the mechanics with tiny jobs in a few minutes.
+bench: deps all
+	@status=0; bench/linux.sh $(BUILD) || status=1; \
+	  echo; echo "== micro-benchmark guests (bench/run.sh)"; \
+	  bench/run.sh $(BUILD) || status=1; exit $$status
 
 # bench-io: virtio disk (dd, O_DIRECT) and user-network HTTP throughput of the
 # same guest on ringvm and QEMU (TCG) in one run (bench/io.sh); a few minutes.
