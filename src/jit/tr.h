@@ -50,7 +50,7 @@ void tr_flags_to_host(struct tr *t);
  */
 void tr_flag_use(const struct insn *in, unsigned *reads, unsigned *writes, unsigned *may_write);
 /* Before a native instruction with these flag effects: bring the flags where it needs them. */
-void tr_flags_before(struct tr *t, unsigned reads, unsigned writes);
+void tr_flags_before(struct tr *t, unsigned reads, unsigned writes, unsigned may_write);
 /* After it, with the flags it may have written. */
 void tr_flags_after(struct tr *t, unsigned may_write);
 

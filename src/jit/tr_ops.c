@@ -225,7 +225,7 @@ static bool gen(struct tr *t, const struct gform *g)
 			rm = xreg(S1);
 		}
 	}
-	tr_flags_before(t, r, w);
+	tr_flags_before(t, r, w, mw);
 	if (g->digit) {
 		regcode = in->reg & 7;
 	} else if (g->size == 1 && !reg8.is_mem) {
@@ -286,7 +286,7 @@ static bool acc_imm(struct tr *t)
 	struct xform f = { .p66 = in->opsize == 2, .w = in->opsize == 8, .op = in->opcode, .oplen = 1 };
 
 	tr_flag_use(in, &r, &w, &mw);
-	tr_flags_before(t, r, w);
+	tr_flags_before(t, r, w, mw);
 	emit_plain_insn(&t->e, &f, H_NONE, in->imm, in->imm_len);
 	tr_flags_after(t, mw);
 	return true;
@@ -355,7 +355,7 @@ static bool plain(struct tr *t)
 	struct xform f = { .p66 = in->opsize == 2, .w = in->opsize == 8, .op = in->opcode, .oplen = 1 };
 
 	tr_flag_use(in, &r, &w, &mw);
-	tr_flags_before(t, r, w);
+	tr_flags_before(t, r, w, mw);
 	emit_plain_insn(&t->e, &f, H_NONE, 0, 0);
 	tr_flags_after(t, mw);
 	return true;

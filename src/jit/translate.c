@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "jit/tr.h"
 
@@ -34,10 +35,14 @@ void tr_flags_to_host(struct tr *t)
 	t->host_valid = true;
 }
 
-void tr_flags_before(struct tr *t, unsigned reads, unsigned writes)
+void tr_flags_before(struct tr *t, unsigned reads, unsigned writes, unsigned may_write)
 {
-	/* what it reads, and what it leaves alone that is read later (partial writers) */
-	unsigned need = (reads | (t->live_out[t->i] & ~writes)) & FL_ALL;
+	/*
+	 * What it reads, and, when it writes some flags, what it leaves alone
+	 * that is read later (partial writers). One that writes none keeps
+	 * them wherever they are.
+	 */
+	unsigned need = (reads | (may_write ? t->live_out[t->i] & ~writes : 0)) & FL_ALL;
 
 	if (!need || t->host_valid)
 		return;
@@ -291,6 +296,33 @@ static bool dbg_in_range(const struct insn *in)
 	return (k >= lo && k <= hi) || (k >= lo2 && k <= hi2);
 }
 
+/*
+ * RINGVM_JIT_PERFMAP=1: name every block in /tmp/perf-PID.map, the file
+ * perf(1) reads to attribute samples in generated code (profiling only).
+ */
+static void jit_perf_map(const struct jit_block *b)
+{
+	static FILE *f;
+	static int on = -1;
+
+	if (on < 0) {
+		const char *e = getenv("RINGVM_JIT_PERFMAP");
+		char path[64];
+
+		on = e && *e == '1';
+		if (on) {
+			snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)getpid());
+			f = fopen(path, "w");
+			on = f != NULL;
+		}
+	}
+	if (on) {
+		fprintf(f, "%llx %x guest_%llx\n", (unsigned long long)b->code, b->code_size,
+			(unsigned long long)b->vaddr);
+		fflush(f);
+	}
+}
+
 static unsigned dbg_mask(void)
 {
 	static int m = -1;
@@ -423,6 +455,7 @@ struct jit_block *jit_translate(struct jit_vcpu *jv, uint64_t vaddr, uint64_t pa
 		return NULL;
 	}
 	b->code_size = (uint32_t)(emit_rx(&t->e) - b->code);
+	jit_perf_map(b);
 	if (jit_trace()) {
 		const uint8_t *c = (const uint8_t *)(b->code - (uintptr_t)t->e.rx_delta);
 
