@@ -203,6 +203,8 @@ struct rv_vcpu_stats {
 	uint64_t chained;		/* block exits patched into direct jumps */
 	uint64_t unchained_exits;	/* block exits that went back to the dispatcher */
 	uint64_t indirect_misses;	/* indirect branches the target cache missed */
+	uint64_t indirect_stale;	/* of those, entries left from before a TLB flush */
+	uint64_t interp_branches;	/* blocks left after a branch the interpreter ran */
 	uint64_t tlb_misses;		/* memory accesses that missed the inline TLB check */
 	uint64_t interpreted;		/* instructions the translated code left to the interpreter's handlers */
 };

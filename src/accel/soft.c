@@ -517,6 +517,8 @@ static int soft_get_stats(struct rv_vcpu *v, struct rv_vcpu_stats *stats)
 		stats->chained = j.chained;
 		stats->unchained_exits = j.unchained_exits;
 		stats->indirect_misses = j.indirect_misses;
+		stats->indirect_stale = j.indirect_stale;
+		stats->interp_branches = j.interp_branches;
 		stats->tlb_misses = j.slow_paths;
 		stats->interpreted = j.helper_insns;
 	}

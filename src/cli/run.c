@@ -174,10 +174,12 @@ static void run_print_stats(const struct machine_result *r)
 		(double)st->code_bytes / 1048576.0, (double)st->cache_bytes / 1048576.0,
 		(unsigned long long)st->cache_flushes, (unsigned long long)st->invalidations);
 	fprintf(stderr, "ringvm: stats: translator: %llu exits chained, %llu unchained block exits, "
-		"%llu indirect-branch misses, %llu TLB misses (slow paths), %llu instructions interpreted\n",
+		"%llu indirect-branch misses (%llu stale), %llu exits after interpreted branches\n",
 		(unsigned long long)st->chained, (unsigned long long)st->unchained_exits,
-		(unsigned long long)st->indirect_misses, (unsigned long long)st->tlb_misses,
-		(unsigned long long)st->interpreted);
+		(unsigned long long)st->indirect_misses, (unsigned long long)st->indirect_stale,
+		(unsigned long long)st->interp_branches);
+	fprintf(stderr, "ringvm: stats: translator: %llu TLB misses (slow paths), %llu instructions interpreted\n",
+		(unsigned long long)st->tlb_misses, (unsigned long long)st->interpreted);
 }
 
 int cli_run(int argc, char **argv)

@@ -375,8 +375,15 @@ struct cpu {
 	uint64_t code_npages;		/* pages code_granules covers */
 	/* Set (by any thread) when the translated code must return to the run loop: kick, event, invalidation. */
 	uint32_t exit_req;
-	/* Changes whenever a virtual-to-physical code mapping may have (TLB flushes, mode changes). */
-	uint32_t code_gen;
+	/*
+	 * Generations of the virtual-to-physical mappings that translated
+	 * code's target cache relies on: code_gen[0] changes with every TLB
+	 * flush, code_gen[1] only with those that may drop global pages too
+	 * (a CR3 write keeps them). An INVLPG changes them only for a page in
+	 * code_vpages (hashed virtual page numbers the translator marks).
+	 */
+	uint32_t code_gen[2];
+	uint64_t code_vpages[64];
 	/* A cpu_rmw_ptr() pointer into translated code: the store cpu_rmw_done() reports. */
 	uint64_t rmw_code_pa;
 	unsigned rmw_code_len;

@@ -111,6 +111,25 @@ static inline void cpu_note_store(struct cpu *cpu, uint64_t pa, unsigned len)
 		cpu->xlat->code_written(cpu, pa, len);
 }
 
+/*
+ * The code_vpages bit of a 4 KiB page (level 0), or of the 2 MiB (1) or
+ * 1 GiB (2) region a large page covers: a target in a large page is
+ * marked by its region, since an INVLPG anywhere in it drops the mapping.
+ */
+static inline unsigned code_vpage_bit(uint64_t lin, unsigned level)
+{
+	uint64_t n = (lin >> (12 + 9 * level)) * 4 + level;
+
+	return (unsigned)(n ^ (n >> 12) ^ (n >> 24)) & 4095;
+}
+
+static inline bool code_vpage_test(const struct cpu *cpu, uint64_t lin, unsigned level)
+{
+	unsigned b = code_vpage_bit(lin, level);
+
+	return (cpu->code_vpages[b / 64] >> (b % 64)) & 1;
+}
+
 /* Walk the page tables for `lin` and access `acc` (faults with #PF), fill the TLB. */
 void mmu_xlate_page(struct cpu *cpu, uint64_t lin, int acc, struct xlat *x);
 

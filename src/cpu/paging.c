@@ -281,7 +281,7 @@ void cpu_tlb_flush(struct cpu *cpu)
 		for (unsigned i = 0; i < TLB_SIZE; i++)
 			if (!(cpu->tlbi[p][i].flags & TLBF_GLOBAL))
 				tlb_entry_kill(&cpu->tlb[p][i]);
-	cpu->code_gen++;
+	cpu->code_gen[0]++;
 }
 
 void cpu_tlb_flush_all(struct cpu *cpu)
@@ -291,7 +291,9 @@ void cpu_tlb_flush_all(struct cpu *cpu)
 			tlb_entry_kill(&cpu->tlb[p][i]);
 	memset(cpu->tlbi, 0, sizeof(cpu->tlbi));
 	cpu->tlb_has_large = false;
-	cpu->code_gen++;
+	cpu->code_gen[0]++;
+	cpu->code_gen[1]++;
+	memset(cpu->code_vpages, 0, sizeof(cpu->code_vpages));
 }
 
 void cpu_tlb_flush_page(struct cpu *cpu, uint64_t lin)
@@ -304,6 +306,11 @@ void cpu_tlb_flush_page(struct cpu *cpu, uint64_t lin)
 		if (e->tag_read == page || e->tag_write == page || e->tag_exec == page)
 			tlb_entry_kill(e);
 	}
+	/* the translator's target cache may hold an address in this page (or in a large one around it) */
+	if (code_vpage_test(cpu, lin, 0) || code_vpage_test(cpu, lin, 1) || code_vpage_test(cpu, lin, 2)) {
+		cpu->code_gen[0]++;
+		cpu->code_gen[1]++;
+	}
 	/* A large page covers many of our 4 KiB entries: drop every large-page entry (rare) */
 	if (cpu->tlb_has_large) {
 		for (unsigned p = 0; p < 2; p++)
@@ -312,5 +319,4 @@ void cpu_tlb_flush_page(struct cpu *cpu, uint64_t lin)
 					tlb_entry_kill(&cpu->tlb[p][i]);
 		cpu->tlb_has_large = false;
 	}
-	cpu->code_gen++;
 }

@@ -85,10 +85,10 @@ void jit_invalidate_page(struct jit_vcpu *jv, uint64_t pfn)
 				*hp = b->hnext;
 				break;
 			}
+		jit_jc_forget(jv, b->vaddr);
 		if (jv->cur && jv->cur->pa >> 12 == pfn)
 			jv->stop = true;
 	}
-	jv->cpu->code_gen++;	/* the target cache may point at it */
 }
 
 /* Queue page pfn (or everything, pfn = ~0) for vCPU o, and make it look soon. */

@@ -57,6 +57,8 @@ struct jit_stats {
 	uint64_t chained;		/* exits patched into direct jumps */
 	uint64_t unchained_exits;	/* block exits that returned to the dispatcher */
 	uint64_t indirect_misses;	/* indirect branches the target cache missed */
+	uint64_t indirect_stale;	/* of those, entries from before a TLB flush */
+	uint64_t interp_branches;	/* blocks left after a branch the interpreter ran */
 	uint64_t slow_paths;		/* memory accesses that missed the inline TLB check */
 	uint64_t helper_insns;		/* instructions run by the interpreter's handlers */
 	uint64_t declined;		/* times the interpreter ran because the state was not translatable */

@@ -95,16 +95,33 @@ struct jit_block {
 	struct insn *insns;
 };
 
-/* One entry of the indirect-branch target cache. */
+/*
+ * One entry of the indirect-branch target cache: valid while the
+ * generation it points to (cpu->code_gen[0], or [1] for a global page)
+ * is the one it was filled under.
+ */
 struct jc_entry {
-	uint64_t vaddr;
-	uint32_t gen;			/* cpu->code_gen when filled */
+	uint64_t vaddr;			/* JC_EMPTY: none (no RIP is non-canonical with bit 63 set alone) */
 	uint32_t code;			/* executable address (low 2 GiB) */
+	uint32_t gen;
+	uint64_t genp;			/* &cpu->code_gen[0] or [1] */
+	uint64_t pad;
 };
+#define JC_EMPTY (1ull << 63)
+
+/* The entry of a target: the page offset mixed with the page (returns land anywhere in a line). */
+static inline unsigned jc_index(uint64_t vaddr)
+{
+	return (unsigned)(vaddr ^ (vaddr >> 12)) & ((1u << JC_BITS) - 1);
+}
+
+/* ctx->last_exit after a target-cache miss (an exit pointer is never 1) */
+#define JIT_EXIT_JC_MISS 1	/* no entry for the address */
+#define JIT_EXIT_JC_STALE 3	/* one from an older mapping generation */
 
 /* What translated code reaches by absolute address, beside struct cpu: in the low 2 GiB. */
 struct jit_ctx {
-	uint64_t last_exit;		/* struct jit_exit * taken, or 0: cpu->s.rip says where */
+	uint64_t last_exit;		/* struct jit_exit * taken, or 0 / JIT_EXIT_JC_MISS: cpu->s.rip says where */
 	uint64_t helper_slow;		/* jit_helper_slow */
 	uint64_t tmp;			/* a value kept across a second TLB check */
 	struct jc_entry jc[2][1u << JC_BITS];
@@ -180,6 +197,7 @@ uint64_t jit_helper_slow(struct cpu *cpu, const struct jit_slow *d);
 
 /* runner.c */
 int jit_run(struct cpu *cpu, uint64_t end);
+void jit_jc_forget(struct jit_vcpu *jv, uint64_t vaddr);	/* drop the target cache's entry for vaddr */
 bool jit_trace(void);
 void jit_flush(struct jit_vcpu *jv);
 void *arena_alloc(struct arena *a, size_t size);

@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 
 #include "jit/jit_priv.h"
+#include "ringvm/ringvm.h"
 
 /* ------------------------------------------------------------------ */
 /* The metadata arena.                                                 */
@@ -58,6 +59,8 @@ static void arena_reset(struct arena *a)
 
 /* ------------------------------------------------------------------ */
 /* Life cycle.                                                         */
+
+static void jc_clear(struct jit_vcpu *jv);
 
 static const struct cpu_xlat jit_xlat = {
 	.run = jit_run,
@@ -144,6 +147,7 @@ int jit_vcpu_create(struct jit_vm *vm, struct cpu *cpu, struct jit_vcpu **out)
 		err = -ENOMEM;
 		goto fail;
 	}
+	jc_clear(jv);
 	err = codebuf_init(&jv->cb, vm->cache_bytes);
 	if (err)
 		goto fail;
@@ -208,7 +212,7 @@ void jit_flush(struct jit_vcpu *jv)
 	memset(jv->pages, 0, sizeof(jv->pages));
 	jv->code_used = (size_t)(jv->rt.start - (uintptr_t)jv->cb.rx);
 	jv->cur = NULL;
-	jv->cpu->code_gen++;
+	jc_clear(jv);
 	jv->st.flushes++;
 }
 
@@ -273,6 +277,18 @@ static bool loop_needed(const struct cpu *cpu)
 	       (irq_ok && (__atomic_load_n(&cpu->pending_irq, __ATOMIC_ACQUIRE) >= 0 || cpu->irq_window_exit));
 }
 
+/*
+ * After a system instruction: may the dispatcher go on, or must the run
+ * loop look (an exit, a trap to deliver, single-stepping: the conditions
+ * under which cpu_run() runs blocks at all)?
+ */
+static bool may_go_on(const struct cpu *cpu)
+{
+	return cpu->exit.reason == CPU_EXIT_NONE && !cpu->dbg_trap && !cpu->shadow &&
+	       !((cpu->s.dr7 | cpu->dbg_seen[4]) & 0xff) && !(cpu->s.rflags & (RV_FLAG_TF | RV_FLAG_RF)) &&
+	       !cpu->replay.count && !(cpu->intercepts & RV_INTERCEPT_SINGLESTEP);
+}
+
 static struct jit_block *hash_find(struct jit_vcpu *jv, uint64_t vaddr, uint64_t pa, uint32_t key)
 {
 	for (struct jit_block *b = jv->hash[jit_hash(vaddr, pa, key)]; b; b = b->hnext)
@@ -334,13 +350,42 @@ static void chain(struct jit_vcpu *jv, struct jit_exit *x, struct jit_block *to)
 	jv->st.chained++;
 }
 
+/* The block was found through the instruction TLB: remember it for indirect branches to vaddr. */
 static void jc_fill(struct jit_vcpu *jv, uint64_t vaddr, const struct jit_block *b)
 {
-	struct jc_entry *c = &jv->ctx->jc[jv->cpu->s.cpl == 3][(vaddr >> 4) & ((1u << JC_BITS) - 1)];
+	struct cpu *cpu = jv->cpu;
+	unsigned priv = cpu->s.cpl == 3;
+	struct jc_entry *c = &jv->ctx->jc[priv][jc_index(vaddr)];
+	uint32_t flags = cpu->tlbi[priv][(vaddr >> 12) & TLB_MASK].flags;
+	bool global = flags & TLBF_GLOBAL;
 
+	/* a large page's size is not kept: mark both the 2 MiB and the 1 GiB region */
+	for (unsigned level = flags & TLBF_LARGE ? 1 : 0; level < (flags & TLBF_LARGE ? 3u : 1u); level++) {
+		unsigned vb = code_vpage_bit(vaddr, level);
+
+		cpu->code_vpages[vb / 64] |= 1ull << (vb % 64);
+	}
 	c->vaddr = vaddr;
-	c->gen = jv->cpu->code_gen;
 	c->code = (uint32_t)b->code;
+	c->genp = (uint64_t)(uintptr_t)&cpu->code_gen[global];
+	c->gen = cpu->code_gen[global];
+}
+
+void jit_jc_forget(struct jit_vcpu *jv, uint64_t vaddr)
+{
+	for (unsigned p = 0; p < 2; p++) {
+		struct jc_entry *c = &jv->ctx->jc[p][jc_index(vaddr)];
+
+		if (c->vaddr == vaddr)
+			c->vaddr = JC_EMPTY;
+	}
+}
+
+static void jc_clear(struct jit_vcpu *jv)
+{
+	for (unsigned p = 0; p < 2; p++)
+		for (unsigned i = 0; i < (1u << JC_BITS); i++)
+			jv->ctx->jc[p][i].vaddr = JC_EMPTY;
 }
 
 /*
@@ -375,7 +420,7 @@ int jit_run(struct cpu *cpu, uint64_t end)
 	}
 	/* a key change other than the privilege: the target cache's entries are for another mode */
 	if ((key ^ jv->last_key) & ~KEY_CPL3)
-		cpu->code_gen++;
+		jc_clear(jv);
 	jv->last_key = key;
 	if (jit_trace())
 		fprintf(stderr, "jit: run at %#llx key %#x rsp %#llx\n", (unsigned long long)cpu->s.rip, key, (unsigned long long)cpu->s.gpr[4]);
@@ -438,11 +483,35 @@ int jit_run(struct cpu *cpu, uint64_t end)
 			fprintf(stderr, "jit: back: last_exit %#llx rip %#llx to_loop %d exit %d\n",
 				(unsigned long long)last, (unsigned long long)cpu->s.rip, jv->to_loop,
 				cpu->exit.reason);
-		if (jv->to_loop)
-			break;
-		if (!last) {
-			/* after an interpreted branch, or an indirect branch the target cache missed */
+		if (jv->to_loop) {
+			/*
+			 * After an instruction that may change mode, CPL, segments,
+			 * flags or debug state: the run loop's own business when it
+			 * must single-step, deliver a trap or exit; else go on here
+			 * under the key of the new state.
+			 */
+			jv->to_loop = false;
+			if (!may_go_on(cpu))
+				break;
+			cpu_update_flat(cpu);
+			if (!current_key(cpu, &key))
+				break;
+			if ((key ^ jv->last_key) & ~KEY_CPL3)
+				jc_clear(jv);
+			jv->last_key = key;
+			cpu_set_flags_eager(cpu, 0, 0);
+			from = NULL;
+			continue;
+		}
+		if (last == JIT_EXIT_JC_MISS || last == JIT_EXIT_JC_STALE) {
 			jv->st.indirect_misses++;
+			jv->st.indirect_stale += last == JIT_EXIT_JC_STALE;
+			from = NULL;
+			continue;
+		}
+		if (!last) {
+			/* after a branch the interpreter ran */
+			jv->st.interp_branches++;
 			from = NULL;
 			continue;
 		}

@@ -3,6 +3,8 @@
  * translated code, the interpreter call, the indirect-branch target
  * cache) and the C side of the interpreter call.
  */
+#include <stddef.h>
+
 #include "jit/jit_priv.h"
 
 /* Guest registers held in host registers, in the order they are stored and loaded. */
@@ -39,19 +41,31 @@ static void emit_jc_lookup(struct emit *e, struct jit_vcpu *jv, unsigned priv)
 	int32_t base = (int32_t)(intptr_t)&jv->ctx->jc[priv][0];
 	uint8_t *miss1, *miss2;
 
-	emit_mov_rr(e, 4, S2, S1);
-	emit_alu_imm(e, 4, 4, xreg(S2), (int32_t)(((1u << JC_BITS) - 1) << 4));
+	(void)cpu;
+	/* entry offset: jc_index(target) times 32 */
+	emit_mov_rr(e, 8, S2, S1);
+	emit_shift_imm(e, 8, 5, xreg(S2), 12);
+	emit_alu_rm_r(e, 4, 6, xreg(S2), S1);
+	emit_alu_imm(e, 4, 4, xreg(S2), (int32_t)((1u << JC_BITS) - 1));
+	emit_shift_imm(e, 4, 4, xreg(S2), 5);
 	emit_alu_r_rm(e, 8, 7, S1, xmem(H_NONE, S2, 0, base));
 	miss1 = emit_jcc8(e, 5);
-	emit_load(e, 4, S3, xabs(&cpu->code_gen));
-	emit_alu_r_rm(e, 4, 7, S3, xmem(H_NONE, S2, 0, base + 8));
+	emit_load(e, 8, S3, xmem(H_NONE, S2, 0, base + (int32_t)offsetof(struct jc_entry, genp)));
+	emit_load(e, 4, S3, xmem(S3, H_NONE, 0, 0));
+	emit_alu_r_rm(e, 4, 7, S3, xmem(H_NONE, S2, 0, base + (int32_t)offsetof(struct jc_entry, gen)));
 	miss2 = emit_jcc8(e, 5);
-	emit_load(e, 4, S3, xmem(H_NONE, S2, 0, base + 12));
+	emit_load(e, 4, S3, xmem(H_NONE, S2, 0, base + (int32_t)offsetof(struct jc_entry, code)));
 	emit_jmp_r(e, S3);
-	emit_bind8(e, miss1);
 	emit_bind8(e, miss2);
-	emit_store(e, 8, xabs(&cpu->s.rip), S1);
-	emit_store_imm(e, 8, xabs(&jv->ctx->last_exit), 0);
+	emit_store_imm(e, 8, xabs(&jv->ctx->last_exit), JIT_EXIT_JC_STALE);
+	{
+		uint8_t *j = emit_jcc8(e, 16);
+
+		emit_bind8(e, miss1);
+		emit_store_imm(e, 8, xabs(&jv->ctx->last_exit), JIT_EXIT_JC_MISS);
+		emit_bind8(e, j);
+	}
+	emit_store(e, 8, xabs(&jv->cpu->s.rip), S1);
 	emit_jmp(e, jv->rt.exit_spill);
 }
 

@@ -284,6 +284,8 @@ static void stats_add(struct rv_vcpu_stats *sum, const struct rv_vcpu_stats *st)
 	sum->chained += st->chained;
 	sum->unchained_exits += st->unchained_exits;
 	sum->indirect_misses += st->indirect_misses;
+	sum->indirect_stale += st->indirect_stale;
+	sum->interp_branches += st->interp_branches;
 	sum->tlb_misses += st->tlb_misses;
 	sum->interpreted += st->interpreted;
 }
