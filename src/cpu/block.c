@@ -49,10 +49,12 @@ static void codemap_add(struct cpu *cpu, uint64_t pa)
 	if ((*w >> (b % 64)) & 1)
 		return;
 	*w |= 1ull << (b % 64);
-	for (unsigned p = 0; p < 2; p++)
-		for (unsigned i = 0; i < TLB_SIZE; i++)
-			if (codemap_bit(cpu->tlbi[p][i].pa) == b)
-				cpu->tlb[p][i].tag_write = TLB_TAG_NONE;
+	for (unsigned u = 0; u < cpu->tlb_nused; u++) {
+		unsigned k = cpu->tlb_used[u], p = k / TLB_SIZE, i = k % TLB_SIZE;
+
+		if (codemap_bit(cpu->tlbi[p][i].pa) == b)
+			cpu->tlb[p][i].tag_write = TLB_TAG_NONE;
+	}
 }
 
 /* The arena is full: drop every block (they are rebuilt on demand). */

@@ -192,7 +192,7 @@ int cpu_decode(const struct cpu *cpu, const uint8_t *bytes, unsigned avail, stru
 /* ------------------------------------------------------------------ */
 /* Software TLB, tagged by address space.                              */
 
-#define TLB_SIZE 512
+#define TLB_SIZE 4096
 
 /*
  * One 4 KiB translation for one privilege (cpu->tlb[0] supervisor, [1] user).
@@ -213,7 +213,9 @@ struct tlb_entry {
 
 struct tlb_info {
 	uint64_t pa;		/* guest-physical page */
+	uint64_t va;		/* virtual page */
 	uint32_t flags;		/* TLBF_* */
+	uint8_t size_shift;	/* 12, or 21 / 22 / 30 for an entry from a large page */
 };
 #define TLBF_GLOBAL (1u << 0)
 #define TLBF_LARGE  (1u << 1)	/* from a 2M/4M/1G page: INVLPG must find it */
@@ -327,6 +329,10 @@ struct cpu {
 	/* Software TLB */
 	struct tlb_entry tlb[2][TLB_SIZE];	/* [0] supervisor, [1] user (CPL 3) accesses */
 	struct tlb_info tlbi[2][TLB_SIZE];	/* the same entries' physical page and kind */
+	/* Entries filled since the last flush (p << 12 | index), so that flushes touch only those */
+	uint16_t tlb_used[2 * TLB_SIZE];
+	unsigned tlb_nused;
+	uint64_t tlb_inuse[2 * TLB_SIZE / 64];
 	bool tlb_has_large;		/* some entry came from a large page */
 	uint8_t maxphyaddr;		/* physical address width (CPUID 0x80000008), for reserved bits */
 

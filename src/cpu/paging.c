@@ -20,6 +20,7 @@
 struct walk {
 	uint64_t pa;		/* 4 KiB page */
 	bool rw, us, nx, global, dirty, large;
+	uint8_t shift;		/* log2 of the page size: 12, 21, 22 or 30 */
 };
 
 static _Noreturn void walk_fault(struct cpu *cpu, uint64_t lin, int acc, bool present, bool rsvd)
@@ -69,6 +70,7 @@ static void walk_tables(struct cpu *cpu, uint64_t lin, int acc, struct walk *w)
 	w->rw = w->us = true;
 	w->nx = false;
 	w->large = false;
+	w->shift = 12;
 
 	if (!(cr4 & RV_CR4_PAE)) {
 		/* 32-bit paging (SDM 4.3) */
@@ -93,6 +95,7 @@ static void walk_tables(struct cpu *cpu, uint64_t lin, int acc, struct walk *w)
 				walk_fault(cpu, lin, acc, true, true);
 			w->pa = (e & 0xffc00000) | (hi << 32) | (lin & 0x3ff000);
 			w->large = true;
+			w->shift = 22;
 		} else {
 			a = (e & 0xfffff000) + ((lin >> 12) & 0x3ff) * 4;
 			e = cpu_phys_read(cpu, a, 4);
@@ -152,6 +155,7 @@ static void walk_tables(struct cpu *cpu, uint64_t lin, int acc, struct walk *w)
 
 				w->pa = (e & physmask & ~(psize - 1)) | (lin & (psize - 1) & ~0xfffull);
 				w->large = level > 1;
+				w->shift = (uint8_t)shift;
 				break;
 			}
 			table = e & physmask;
@@ -187,6 +191,17 @@ static void walk_tables(struct cpu *cpu, uint64_t lin, int acc, struct walk *w)
 	w->global = (e & PTE_G) && (cr4 & RV_CR4_PGE);
 }
 
+/* Remember that entry [priv][idx] was filled, for the flushes. */
+static void tlb_note_used(struct cpu *cpu, unsigned priv, unsigned idx)
+{
+	unsigned k = priv * TLB_SIZE + idx;
+
+	if ((cpu->tlb_inuse[k / 64] >> (k % 64)) & 1)
+		return;
+	cpu->tlb_inuse[k / 64] |= 1ull << (k % 64);
+	cpu->tlb_used[cpu->tlb_nused++] = (uint16_t)k;
+}
+
 void mmu_xlate_page(struct cpu *cpu, uint64_t lin, int acc, struct xlat *x)
 {
 	unsigned priv = tlb_priv(cpu, acc);
@@ -205,6 +220,7 @@ void mmu_xlate_page(struct cpu *cpu, uint64_t lin, int acc, struct xlat *x)
 		wk.pa = page;
 		wk.rw = wk.us = true;
 		wk.nx = wk.global = wk.large = false;
+		wk.shift = 12;
 		wk.dirty = true;
 		r = w = xok = true;
 	} else {
@@ -230,7 +246,9 @@ void mmu_xlate_page(struct cpu *cpu, uint64_t lin, int acc, struct xlat *x)
 	}
 	if (wk.large)
 		cpu->tlb_has_large = true;
-	cpu->tlbi[priv][(lin >> 12) & TLB_MASK] = (struct tlb_info){ .pa = x->pa, .flags = x->flags };
+	cpu->tlbi[priv][(lin >> 12) & TLB_MASK] = (struct tlb_info){ .pa = x->pa, .va = page, .flags = x->flags,
+								   .size_shift = wk.shift };
+	tlb_note_used(cpu, priv, (lin >> 12) & TLB_MASK);
 	e->addend = x->addend;
 	e->tag_read = (s && r) ? key : TLB_TAG_NONE;
 	/*
@@ -275,25 +293,66 @@ static void tlb_entry_kill(struct tlb_entry *e)
 	e->tag_read = e->tag_write = e->tag_exec = TLB_TAG_NONE;
 }
 
+static struct tlb_entry *used_entry(struct cpu *cpu, unsigned k)
+{
+	return &cpu->tlb[k / TLB_SIZE][k % TLB_SIZE];
+}
+
+static struct tlb_info *used_info(struct cpu *cpu, unsigned k)
+{
+	return &cpu->tlbi[k / TLB_SIZE][k % TLB_SIZE];
+}
+
+/* Drop the filled entries `keep` refuses, through the list of filled entries; keep the others listed. */
+static void tlb_sweep(struct cpu *cpu, bool (*keep)(const struct tlb_info *ti, uint64_t arg), uint64_t arg)
+{
+	unsigned n = 0;
+
+	for (unsigned u = 0; u < cpu->tlb_nused; u++) {
+		unsigned k = cpu->tlb_used[u];
+
+		if (keep && keep(used_info(cpu, k), arg)) {
+			cpu->tlb_used[n++] = (uint16_t)k;
+			continue;
+		}
+		tlb_entry_kill(used_entry(cpu, k));
+		memset(used_info(cpu, k), 0, sizeof(struct tlb_info));
+		cpu->tlb_inuse[k / 64] &= ~(1ull << (k % 64));
+	}
+	cpu->tlb_nused = n;
+}
+
+static bool keep_global(const struct tlb_info *ti, uint64_t arg)
+{
+	return ti->flags & TLBF_GLOBAL;
+}
+
 void cpu_tlb_flush(struct cpu *cpu)
 {
-	for (unsigned p = 0; p < 2; p++)
-		for (unsigned i = 0; i < TLB_SIZE; i++)
-			if (!(cpu->tlbi[p][i].flags & TLBF_GLOBAL))
-				tlb_entry_kill(&cpu->tlb[p][i]);
+	tlb_sweep(cpu, keep_global, 0);
 	cpu->code_gen[0]++;
 }
 
 void cpu_tlb_flush_all(struct cpu *cpu)
 {
-	for (unsigned p = 0; p < 2; p++)
-		for (unsigned i = 0; i < TLB_SIZE; i++)
-			tlb_entry_kill(&cpu->tlb[p][i]);
-	memset(cpu->tlbi, 0, sizeof(cpu->tlbi));
+	/* (at power-on every entry is zero: tlb_inuse lists none, so kill them all once) */
+	if (!cpu->tlb_nused && cpu->tlb[0][0].tag_exec != TLB_TAG_NONE) {
+		for (unsigned p = 0; p < 2; p++)
+			for (unsigned i = 0; i < TLB_SIZE; i++)
+				tlb_entry_kill(&cpu->tlb[p][i]);
+		memset(cpu->tlbi, 0, sizeof(cpu->tlbi));
+	}
+	tlb_sweep(cpu, NULL, 0);
 	cpu->tlb_has_large = false;
 	cpu->code_gen[0]++;
 	cpu->code_gen[1]++;
 	memset(cpu->code_vpages, 0, sizeof(cpu->code_vpages));
+}
+
+/* An entry from a large page that does not cover the address arg (INVLPG keeps those). */
+static bool keep_other_large(const struct tlb_info *ti, uint64_t arg)
+{
+	return !(ti->flags & TLBF_LARGE) || ((ti->va ^ arg) >> ti->size_shift) != 0;
 }
 
 void cpu_tlb_flush_page(struct cpu *cpu, uint64_t lin)
@@ -311,12 +370,7 @@ void cpu_tlb_flush_page(struct cpu *cpu, uint64_t lin)
 		cpu->code_gen[0]++;
 		cpu->code_gen[1]++;
 	}
-	/* A large page covers many of our 4 KiB entries: drop every large-page entry (rare) */
-	if (cpu->tlb_has_large) {
-		for (unsigned p = 0; p < 2; p++)
-			for (unsigned i = 0; i < TLB_SIZE; i++)
-				if (cpu->tlbi[p][i].flags & TLBF_LARGE)
-					tlb_entry_kill(&cpu->tlb[p][i]);
-		cpu->tlb_has_large = false;
-	}
+	/* a large page is held as many 4 KiB entries: drop those of the large page around lin (SDM 4.10.4.1) */
+	if (cpu->tlb_has_large)
+		tlb_sweep(cpu, keep_other_large, lin);
 }

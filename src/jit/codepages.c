@@ -31,13 +31,25 @@ static uint64_t granule_mask(uint64_t pa, unsigned len)
  * vCPU may hold one. Its own fill looks at the granules again after a
  * fence (paging.c), so the entry is either swept here or never made.
  */
-static void sweep_write_tags(struct jit_vm *vm, uint64_t pfn)
+static void sweep_write_tags(struct jit_vm *vm, struct jit_vcpu *self, uint64_t pfn)
 {
 	for (unsigned v = 0; v < JIT_MAX_VCPUS; v++) {
 		struct jit_vcpu *o = __atomic_load_n(&vm->vcpu[v], __ATOMIC_ACQUIRE);
 
 		if (!o)
 			continue;
+		if (o == self) {
+			/* this vCPU's own TLB: only the entries it filled */
+			struct cpu *c = o->cpu;
+
+			for (unsigned u = 0; u < c->tlb_nused; u++) {
+				unsigned k = c->tlb_used[u], p = k / TLB_SIZE, i = k % TLB_SIZE;
+
+				if (c->tlbi[p][i].pa >> 12 == pfn)
+					c->tlb[p][i].tag_write = TLB_TAG_NONE;
+			}
+			continue;
+		}
 		for (unsigned p = 0; p < 2; p++)
 			for (unsigned i = 0; i < TLB_SIZE; i++)
 				if (o->cpu->tlbi[p][i].pa >> 12 == pfn &&
@@ -54,7 +66,7 @@ void jit_mark_code(struct jit_vcpu *jv, uint64_t pa, unsigned len)
 
 	old = __atomic_fetch_or(&vm->granules[pfn], granule_mask(pa, len), __ATOMIC_SEQ_CST);
 	if (!old)
-		sweep_write_tags(vm, pfn);
+		sweep_write_tags(vm, jv, pfn);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 

@@ -4,6 +4,7 @@
  * cache) and the C side of the interpreter call.
  */
 #include <stddef.h>
+#include <stdio.h>
 
 #include "jit/jit_priv.h"
 
@@ -153,6 +154,8 @@ uint64_t jit_helper_slow(struct cpu *cpu, const struct jit_slow *d)
 	cpu_rmw_done(cpu);
 	cpu->s.rip = cpu->code_size == 8 ? cpu->next_rip : (uint32_t)cpu->next_rip;
 	cpu->icount++;
+	if (d->slow_path && jit_trace())
+		fprintf(stderr, "jit: slow path at %#llx\n", (unsigned long long)d->rip);
 	if (d->slow_path)
 		jv->st.slow_paths++;
 	else

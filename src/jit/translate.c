@@ -42,11 +42,12 @@ void tr_flags_before(struct tr *t, unsigned reads, unsigned writes, unsigned may
 	 * that is read later (partial writers). One that writes none keeps
 	 * them wherever they are.
 	 */
-	unsigned need = (reads | (may_write ? t->live_out[t->i] & ~writes : 0)) & FL_ALL;
+	unsigned later = t->live_out[t->i] & ~writes & FL_ALL;	/* read after it, not overwritten by it */
+	unsigned need = (reads | (may_write ? later : 0)) & FL_ALL;
 
 	if (!need || t->host_valid)
 		return;
-	if (need == FL_CF && t->ctx_valid) {
+	if ((reads | later) == FL_CF && t->ctx_valid) {
 		/*
 		 * Only CF (INC/DEC, ADC/SBB, CMC): BT puts bit 0 of the saved
 		 * flags in CF, far cheaper than POPF. The other flags it leaves
@@ -300,7 +301,7 @@ static bool dbg_in_range(const struct insn *in)
  * RINGVM_JIT_PERFMAP=1: name every block in /tmp/perf-PID.map, the file
  * perf(1) reads to attribute samples in generated code (profiling only).
  */
-static void jit_perf_map(const struct jit_block *b)
+static void jit_perf_map(const struct jit_vcpu *jv, const struct jit_block *b)
 {
 	static FILE *f;
 	static int on = -1;
@@ -315,6 +316,10 @@ static void jit_perf_map(const struct jit_block *b)
 			f = fopen(path, "w");
 			on = f != NULL;
 		}
+		/* the routines at the buffer's start: their address is the buffer's (perf may report offsets) */
+		if (on)
+			fprintf(f, "%llx %llx jit_routines\n", (unsigned long long)(uintptr_t)jv->cb.rx,
+				(unsigned long long)(jv->rt.start - (uintptr_t)jv->cb.rx));
 	}
 	if (on) {
 		fprintf(f, "%llx %x guest_%llx\n", (unsigned long long)b->code, b->code_size,
@@ -455,7 +460,7 @@ struct jit_block *jit_translate(struct jit_vcpu *jv, uint64_t vaddr, uint64_t pa
 		return NULL;
 	}
 	b->code_size = (uint32_t)(emit_rx(&t->e) - b->code);
-	jit_perf_map(b);
+	jit_perf_map(jv, b);
 	if (jit_trace()) {
 		const uint8_t *c = (const uint8_t *)(b->code - (uintptr_t)t->e.rx_delta);
 
