@@ -53,7 +53,7 @@ static void codemap_add(struct cpu *cpu, uint64_t pa)
 		unsigned k = cpu->tlb_used[u], p = k / TLB_SIZE, i = k % TLB_SIZE;
 
 		if (codemap_bit(cpu->tlbi[p][i].pa) == b)
-			cpu->tlb[p][i].tag_write = TLB_TAG_NONE;
+			cpu->tlb[p][i].tag_write = tlb_tag_none(i);
 	}
 }
 
@@ -167,7 +167,7 @@ const struct block *block_get_slow(struct cpu *cpu)
 		return NULL;
 	off = lin & 0xfff;
 	pa = cpu->tlbi[cpu->s.cpl == 3][(lin >> 12) & TLB_MASK].pa | off;
-	host = (const uint8_t *)(uintptr_t)(lin + e->addend);
+	host = (const uint8_t *)tlb_host(e, lin);
 	b = block_slot(cpu->bcache, pa);
 	if (b->key == block_key(pa, cpu->code_size) && b->nbytes <= room && memcmp(host, b->raw, b->nbytes) == 0) {
 		b->epoch = cpu->bcache->epoch;

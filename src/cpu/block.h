@@ -112,7 +112,7 @@ static inline __attribute__((always_inline)) const struct block *block_get(struc
 	if (__builtin_expect(b->key == block_key(pa, cpu->code_size), 1)) {
 		if (__builtin_expect(b->epoch == cpu->bcache->epoch, 1))
 			return b;
-		if (block_same((const uint8_t *)(uintptr_t)(lin + e->addend), b->raw, b->nbytes, rest)) {
+		if (block_same((const uint8_t *)tlb_host(e, lin), b->raw, b->nbytes, rest)) {
 			b->epoch = cpu->bcache->epoch;
 			return b;
 		}

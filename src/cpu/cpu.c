@@ -263,7 +263,7 @@ static const struct insn *fetch(struct cpu *cpu, struct insn *scratch)
 	e = &cpu->tlb[cpu->s.cpl == 3][(lin >> 12) & TLB_MASK];
 	if (likely(e->tag_exec == tlb_key(cpu, lin))) {
 		/* an exec tag is only ever set for RAM and ROM pages */
-		const uint8_t *host = (const uint8_t *)(uintptr_t)(lin + e->addend);
+		const uint8_t *host = (const uint8_t *)tlb_host(e, lin);
 		const struct tlb_info *ti = &cpu->tlbi[cpu->s.cpl == 3][(lin >> 12) & TLB_MASK];
 		const struct insn *in;
 
@@ -272,7 +272,7 @@ static const struct insn *fetch(struct cpu *cpu, struct insn *scratch)
 		in = dcache_lookup(cpu->dcache, pa, cpu->code_size, host, avail < 15 ? n1 : room);
 		if (likely(in != NULL))
 			return in;
-		x.addend = e->addend;
+		x.addend = e->host - (uintptr_t)(lin & ~0xfffull);
 		x.pa = ti->pa;
 		x.flags = ti->flags;
 	} else {

@@ -199,17 +199,28 @@ int cpu_decode(const struct cpu *cpu, const uint8_t *bytes, unsigned avail, stru
  * Each access kind has its own tag: it equals tlb_key(va), the page address
  * (low 12 bits zero), only when that kind may take the fast path (rights
  * granted, RAM, and for writes the dirty bit already set); otherwise it is
- * TLB_TAG_NONE, which no page address equals. So a load or store is a
- * compare and an add, and an access that crosses into the next page fails
- * the compare when the address of its last byte is the one masked. The
- * entry is 32 bytes so that translated code (src/jit) indexes it with a
- * shift; what only the slow paths need is in the parallel struct tlb_info.
+ * tlb_tag_none(index): a page of another index, so that no address that
+ * looks this entry up equals it, or XORs with it to less than 4096
+ * (translated code checks address ^ tag, which is the offset in the page
+ * exactly when the tag matches, whatever the address, non-canonical ones
+ * included). So a load or store is a compare and an add. The entry is 32 bytes so that translated
+ * code (src/jit) indexes it with a shift; what only the slow paths need is
+ * in the parallel struct tlb_info.
  */
 struct tlb_entry {
 	uint64_t tag_read, tag_write, tag_exec;
-	uintptr_t addend;	/* host = va + addend (RAM/ROM pages) */
+	uintptr_t host;		/* host address of the page (RAM/ROM pages) */
 };
-#define TLB_TAG_NONE 1ull
+static inline uint64_t tlb_tag_none(unsigned index)
+{
+	return (uint64_t)(index ^ 1) << 12;
+}
+
+/* The host address of linear address lin through entry e (a tag of e matched). */
+static inline uintptr_t tlb_host(const struct tlb_entry *e, uint64_t lin)
+{
+	return e->host + (uintptr_t)(lin & 0xfff);
+}
 
 struct tlb_info {
 	uint64_t pa;		/* guest-physical page */

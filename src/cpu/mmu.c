@@ -178,7 +178,7 @@ static inline uint64_t mem_read(struct cpu *cpu, uint64_t lin, unsigned size, in
 	if (likely(e->tag_read == tlb_key(cpu, lin) && (lin & 0xfff) <= 4096u - size)) {
 		if (unlikely(lin & (size - 1)))
 			align_check(cpu, lin, size, acc);
-		memcpy(&v, (const void *)(uintptr_t)(lin + e->addend), size);
+		memcpy(&v, (const void *)tlb_host(e, lin), size);
 		return v;
 	}
 	access_slow(cpu, lin, (uint8_t *)&v, size, (acc & ~3) | ACC_READ);
@@ -192,7 +192,7 @@ static inline void mem_write(struct cpu *cpu, uint64_t lin, uint64_t v, unsigned
 	if (likely(e->tag_write == tlb_key(cpu, lin) && (lin & 0xfff) <= 4096u - size)) {
 		if (unlikely(lin & (size - 1)))
 			align_check(cpu, lin, size, acc);
-		memcpy((void *)(uintptr_t)(lin + e->addend), &v, size);
+		memcpy((void *)tlb_host(e, lin), &v, size);
 		return;
 	}
 	access_slow(cpu, lin, (uint8_t *)&v, size, (acc & ~3) | ACC_WRITE);
@@ -311,7 +311,7 @@ void *cpu_rmw_ptr(struct cpu *cpu, int seg, uint64_t off, unsigned size)
 		return NULL;	/* watched: the caller's cpu_read/cpu_write see the breakpoint */
 	e = &cpu->tlb[tlb_priv(cpu, ACC_WRITE)][(lin >> 12) & TLB_MASK];
 	if (e->tag_write == tlb_key(cpu, lin))
-		return (void *)(uintptr_t)(lin + e->addend);
+		return (void *)tlb_host(e, lin);
 	mmu_xlate_page(cpu, lin, ACC_WRITE, &x);
 	if (x.flags & TLBF_RAM) {
 		block_note_write(cpu, x.pa);	/* the caller writes through the pointer (block.c) */

@@ -57,7 +57,7 @@ static inline __attribute__((always_inline)) const void *cpu_host_rd(struct cpu 
 		const struct tlb_entry *e = &cpu->tlb[cpu->s.cpl == 3][(off >> 12) & TLB_MASK];
 
 		if (__builtin_expect(e->tag_read == tlb_key(cpu, off) && !(off & (size - 1)), 1))
-			return (const void *)(uintptr_t)(off + e->addend);
+			return (const void *)tlb_host(e, off);
 	}
 	return NULL;
 }
@@ -69,7 +69,7 @@ static inline __attribute__((always_inline)) void *cpu_host_wr(struct cpu *cpu, 
 		const struct tlb_entry *e = &cpu->tlb[cpu->s.cpl == 3][(off >> 12) & TLB_MASK];
 
 		if (__builtin_expect(e->tag_write == tlb_key(cpu, off) && !(off & (size - 1)), 1))
-			return (void *)(uintptr_t)(off + e->addend);
+			return (void *)tlb_host(e, off);
 	}
 	return NULL;
 }

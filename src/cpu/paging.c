@@ -206,8 +206,9 @@ void mmu_xlate_page(struct cpu *cpu, uint64_t lin, int acc, struct xlat *x)
 {
 	unsigned priv = tlb_priv(cpu, acc);
 	uint64_t page = lin & ~0xfffull;
-	struct tlb_entry *e = &cpu->tlb[priv][(lin >> 12) & TLB_MASK];
-	uint64_t key = tlb_key(cpu, lin);
+	unsigned idx = (lin >> 12) & TLB_MASK;
+	struct tlb_entry *e = &cpu->tlb[priv][idx];
+	uint64_t key = tlb_key(cpu, lin), none = tlb_tag_none(idx);
 	const struct cpu_mem_slot *s;
 	bool r, w, xok;
 	struct walk wk;
@@ -249,23 +250,23 @@ void mmu_xlate_page(struct cpu *cpu, uint64_t lin, int acc, struct xlat *x)
 	cpu->tlbi[priv][(lin >> 12) & TLB_MASK] = (struct tlb_info){ .pa = x->pa, .va = page, .flags = x->flags,
 								   .size_shift = wk.shift };
 	tlb_note_used(cpu, priv, (lin >> 12) & TLB_MASK);
-	e->addend = x->addend;
-	e->tag_read = (s && r) ? key : TLB_TAG_NONE;
+	e->host = x->addend + (uintptr_t)page;
+	e->tag_read = (s && r) ? key : none;
 	/*
 	 * Pages holding decoded blocks or translated code keep stores on the
 	 * slow path, which sees self-modifying code (block.c, cpu_code_page).
 	 */
 	e->tag_write = (s && s->kind == CPU_SLOT_RAM && w && wk.dirty && !codemap_test(cpu, wk.pa) &&
-			!cpu_code_page(cpu, wk.pa)) ? key : TLB_TAG_NONE;
-	e->tag_exec = (s && xok) ? key : TLB_TAG_NONE;
+			!cpu_code_page(cpu, wk.pa)) ? key : none;
+	e->tag_exec = (s && xok) ? key : none;
 	if (__builtin_expect(cpu->s.dr7 & 0xff, 0)) {
 		/* a data breakpoint watches this page: its accesses go through the slow path (debug.c) */
 		unsigned watch = cpu_debug_watch_page(cpu, lin);
 
 		if (watch & 1)
-			e->tag_read = TLB_TAG_NONE;
+			e->tag_read = none;
 		if (watch & 2)
-			e->tag_write = TLB_TAG_NONE;
+			e->tag_write = none;
 	}
 	/*
 	 * A translator on another thread may have made this page a code page
@@ -273,10 +274,10 @@ void mmu_xlate_page(struct cpu *cpu, uint64_t lin, int acc, struct xlat *x)
 	 * this entry in its sweep (cpu_code_page_added): look again after a
 	 * full fence, so that one of the two sides always sees the other.
 	 */
-	if (cpu->code_granules && e->tag_write != TLB_TAG_NONE) {
+	if (cpu->code_granules && e->tag_write != none) {
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		if (cpu_code_page(cpu, wk.pa))
-			__atomic_store_n(&e->tag_write, TLB_TAG_NONE, __ATOMIC_RELAXED);
+			__atomic_store_n(&e->tag_write, none, __ATOMIC_RELAXED);
 	}
 }
 
@@ -288,14 +289,11 @@ uint64_t cpu_translate(struct cpu *cpu, uint64_t lin, int access)
 	return x.pa | (lin & 0xfff);
 }
 
-static void tlb_entry_kill(struct tlb_entry *e)
+static void tlb_entry_kill(struct cpu *cpu, unsigned priv, unsigned idx)
 {
-	e->tag_read = e->tag_write = e->tag_exec = TLB_TAG_NONE;
-}
+	struct tlb_entry *e = &cpu->tlb[priv][idx];
 
-static struct tlb_entry *used_entry(struct cpu *cpu, unsigned k)
-{
-	return &cpu->tlb[k / TLB_SIZE][k % TLB_SIZE];
+	e->tag_read = e->tag_write = e->tag_exec = tlb_tag_none(idx);
 }
 
 static struct tlb_info *used_info(struct cpu *cpu, unsigned k)
@@ -315,7 +313,7 @@ static void tlb_sweep(struct cpu *cpu, bool (*keep)(const struct tlb_info *ti, u
 			cpu->tlb_used[n++] = (uint16_t)k;
 			continue;
 		}
-		tlb_entry_kill(used_entry(cpu, k));
+		tlb_entry_kill(cpu, k / TLB_SIZE, k % TLB_SIZE);
 		memset(used_info(cpu, k), 0, sizeof(struct tlb_info));
 		cpu->tlb_inuse[k / 64] &= ~(1ull << (k % 64));
 	}
@@ -336,10 +334,10 @@ void cpu_tlb_flush(struct cpu *cpu)
 void cpu_tlb_flush_all(struct cpu *cpu)
 {
 	/* (at power-on every entry is zero: tlb_inuse lists none, so kill them all once) */
-	if (!cpu->tlb_nused && cpu->tlb[0][0].tag_exec != TLB_TAG_NONE) {
+	if (!cpu->tlb_nused && cpu->tlb[0][0].tag_exec != tlb_tag_none(0)) {
 		for (unsigned p = 0; p < 2; p++)
 			for (unsigned i = 0; i < TLB_SIZE; i++)
-				tlb_entry_kill(&cpu->tlb[p][i]);
+				tlb_entry_kill(cpu, p, i);
 		memset(cpu->tlbi, 0, sizeof(cpu->tlbi));
 	}
 	tlb_sweep(cpu, NULL, 0);
@@ -363,7 +361,7 @@ void cpu_tlb_flush_page(struct cpu *cpu, uint64_t lin)
 		struct tlb_entry *e = &cpu->tlb[p][(lin >> 12) & TLB_MASK];
 
 		if (e->tag_read == page || e->tag_write == page || e->tag_exec == page)
-			tlb_entry_kill(e);
+			tlb_entry_kill(cpu, p, (lin >> 12) & TLB_MASK);
 	}
 	/* the translator's target cache may hold an address in this page (or in a large one around it) */
 	if (code_vpage_test(cpu, lin, 0) || code_vpage_test(cpu, lin, 1) || code_vpage_test(cpu, lin, 2)) {

@@ -46,15 +46,15 @@ static void sweep_write_tags(struct jit_vm *vm, struct jit_vcpu *self, uint64_t 
 				unsigned k = c->tlb_used[u], p = k / TLB_SIZE, i = k % TLB_SIZE;
 
 				if (c->tlbi[p][i].pa >> 12 == pfn)
-					c->tlb[p][i].tag_write = TLB_TAG_NONE;
+					c->tlb[p][i].tag_write = tlb_tag_none(i);
 			}
 			continue;
 		}
 		for (unsigned p = 0; p < 2; p++)
 			for (unsigned i = 0; i < TLB_SIZE; i++)
 				if (o->cpu->tlbi[p][i].pa >> 12 == pfn &&
-				    __atomic_load_n(&o->cpu->tlb[p][i].tag_write, __ATOMIC_RELAXED) != TLB_TAG_NONE)
-					__atomic_store_n(&o->cpu->tlb[p][i].tag_write, TLB_TAG_NONE, __ATOMIC_RELAXED);
+				    __atomic_load_n(&o->cpu->tlb[p][i].tag_write, __ATOMIC_RELAXED) != tlb_tag_none(i))
+					__atomic_store_n(&o->cpu->tlb[p][i].tag_write, tlb_tag_none(i), __ATOMIC_RELAXED);
 	}
 }
 

@@ -3,9 +3,10 @@
  * the per-vCPU translator state.
  *
  * Conventions of translated code (see docs/ARCHITECTURE.md, "The translator"):
- *  - guest RAX..R12 except RSP live in the host registers of the same
- *    number; guest RSP, R13, R14 and R15 live in cpu->s.gpr; host R13, R14
- *    and R15 are the translator's scratch registers (S1, S2, S3);
+ *  - guest registers live in the host registers of the same number, but
+ *    RSP (the host's stack) and R10 and R11, the two guest registers
+ *    compilers use least, which live in cpu->s.gpr: host R10 and R11 are
+ *    the translator's scratch registers (S1, S2);
  *  - everything of the vCPU is addressed absolutely (low 2 GiB);
  *  - at every block boundary the guest's arithmetic flags are in
  *    cpu->lf.eager (lf.op == CC_EAGER); inside a block they may be in the
@@ -22,14 +23,13 @@
 #include "jit/emit.h"
 #include "jit/jit.h"
 
-#define S1 H_R13
-#define S2 H_R14
-#define S3 H_R15
+#define S1 H_R10
+#define S2 H_R11
 
 /* Does guest GPR g live in the host register of the same number? */
 static inline bool greg_mapped(unsigned g)
 {
-	return g < 13 && g != 4;
+	return g != 4 && g != 10 && g != 11;
 }
 
 #define JIT_MAX_INSNS   64		/* guest instructions in one block */

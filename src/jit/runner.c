@@ -329,12 +329,12 @@ static struct jit_block *lookup(struct jit_vcpu *jv, uint32_t key)
 	b = hash_find(jv, lin, pa, key);
 	if (b)
 		return b;
-	b = jit_translate(jv, lin, pa, key, (const uint8_t *)(uintptr_t)(lin + e->addend),
+	b = jit_translate(jv, lin, pa, key, (const uint8_t *)tlb_host(e, lin),
 			  4096 - (unsigned)(lin & 0xfff));
 	if (!b && jv->full) {
 		/* out of room: start afresh, once */
 		jit_flush(jv);
-		b = jit_translate(jv, lin, pa, key, (const uint8_t *)(uintptr_t)(lin + e->addend),
+		b = jit_translate(jv, lin, pa, key, (const uint8_t *)tlb_host(e, lin),
 				  4096 - (unsigned)(lin & 0xfff));
 	}
 	return b;

@@ -10,7 +10,7 @@
 
 /* Guest registers held in host registers, in the order they are stored and loaded. */
 static const uint8_t mapped[] = { H_RAX, H_RCX, H_RDX, H_RBX, H_RBP, H_RSI, H_RDI,
-				  H_R8, H_R9, H_R10, H_R11, H_R12 };
+				  H_R8, H_R9, H_R12, H_R13, H_R14, H_R15 };
 
 static void spill_all(struct emit *e, const struct cpu *cpu)
 {
@@ -36,13 +36,19 @@ static void align16(struct emit *e)
  * A hit needs the address and the code generation of the fill (TLB
  * flushes, mode changes and invalidations all bump cpu->code_gen).
  */
+/*
+ * The target cache lookup for one privilege: S1 holds the guest target.
+ * A hit needs the address and the mapping generation of the fill (TLB
+ * flushes and mode changes change the generations). RIP is stored first,
+ * so that S1 is free for the generation compare and a miss has it set.
+ */
 static void emit_jc_lookup(struct emit *e, struct jit_vcpu *jv, unsigned priv)
 {
 	const struct cpu *cpu = jv->cpu;
 	int32_t base = (int32_t)(intptr_t)&jv->ctx->jc[priv][0];
-	uint8_t *miss1, *miss2;
+	uint8_t *miss1, *miss2, *j;
 
-	(void)cpu;
+	emit_store(e, 8, xabs(&cpu->s.rip), S1);
 	/* entry offset: jc_index(target) times 32 */
 	emit_mov_rr(e, 8, S2, S1);
 	emit_shift_imm(e, 8, 5, xreg(S2), 12);
@@ -51,22 +57,18 @@ static void emit_jc_lookup(struct emit *e, struct jit_vcpu *jv, unsigned priv)
 	emit_shift_imm(e, 4, 4, xreg(S2), 5);
 	emit_alu_r_rm(e, 8, 7, S1, xmem(H_NONE, S2, 0, base));
 	miss1 = emit_jcc8(e, 5);
-	emit_load(e, 8, S3, xmem(H_NONE, S2, 0, base + (int32_t)offsetof(struct jc_entry, genp)));
-	emit_load(e, 4, S3, xmem(S3, H_NONE, 0, 0));
-	emit_alu_r_rm(e, 4, 7, S3, xmem(H_NONE, S2, 0, base + (int32_t)offsetof(struct jc_entry, gen)));
+	emit_load(e, 8, S1, xmem(H_NONE, S2, 0, base + (int32_t)offsetof(struct jc_entry, genp)));
+	emit_load(e, 4, S1, xmem(S1, H_NONE, 0, 0));
+	emit_alu_r_rm(e, 4, 7, S1, xmem(H_NONE, S2, 0, base + (int32_t)offsetof(struct jc_entry, gen)));
 	miss2 = emit_jcc8(e, 5);
-	emit_load(e, 4, S3, xmem(H_NONE, S2, 0, base + (int32_t)offsetof(struct jc_entry, code)));
-	emit_jmp_r(e, S3);
+	emit_load(e, 4, S1, xmem(H_NONE, S2, 0, base + (int32_t)offsetof(struct jc_entry, code)));
+	emit_jmp_r(e, S1);
 	emit_bind8(e, miss2);
 	emit_store_imm(e, 8, xabs(&jv->ctx->last_exit), JIT_EXIT_JC_STALE);
-	{
-		uint8_t *j = emit_jcc8(e, 16);
-
-		emit_bind8(e, miss1);
-		emit_store_imm(e, 8, xabs(&jv->ctx->last_exit), JIT_EXIT_JC_MISS);
-		emit_bind8(e, j);
-	}
-	emit_store(e, 8, xabs(&jv->cpu->s.rip), S1);
+	j = emit_jcc8(e, 16);
+	emit_bind8(e, miss1);
+	emit_store_imm(e, 8, xabs(&jv->ctx->last_exit), JIT_EXIT_JC_MISS);
+	emit_bind8(e, j);
 	emit_jmp(e, jv->rt.exit_spill);
 }
 
@@ -103,8 +105,8 @@ int jit_emit_routines(struct jit_vcpu *jv)
 
 	/*
 	 * slow: called (so the stack is 8 off alignment) with S1 = the
-	 * struct jit_slow; the guest's flags are already in cpu->lf. S1-S3
-	 * are callee-saved in the C ABI, so the result survives the reload.
+	 * struct jit_slow; the guest's flags are already in cpu->lf. The
+	 * result goes to S1, which the reload of the guest registers spares.
 	 */
 	align16(&e);
 	jv->rt.slow = emit_rx(&e);

@@ -17,6 +17,7 @@ struct tr_slow {
 	uintptr_t resume;		/* executable address after the instruction's fast path */
 	bool reload;			/* the fast path leaves the guest's flags in RFLAGS */
 	bool leave;			/* the instruction ends the block: leave after it */
+	int32_t undo_rsp;		/* the fast path moved RSP by this much before its checks: undone first */
 };
 
 struct tr {
@@ -60,12 +61,12 @@ bool tr_mem_ok(const struct tr *t, const struct insn *in, bool write);
 /*
  * Emit the address computation and the inline TLB check of in's memory
  * operand (plus `extra` bytes), for an access of `size` bytes; a miss
- * jumps to the instruction's slow path. Returns the host operand [S1+S2].
- * The guest flags are saved first (faults are precise) and RFLAGS is
- * clobbered.
+ * jumps to the instruction's slow path. Returns the host operand [S1];
+ * S2 is free afterwards. The guest flags are saved first (faults are
+ * precise) and RFLAGS is clobbered.
  */
 struct xop tr_mem(struct tr *t, const struct insn *in, unsigned size, bool write, int32_t extra);
-/* The same for a linear address already in S1 (stack accesses). */
+/* The same for a linear address already in S1 (stack accesses); S1 is the host address afterwards. */
 struct xop tr_tlb(struct tr *t, unsigned size, bool write);
 /* The guest effective address (no segment base) of in's memory operand in S1. */
 void tr_ea(struct tr *t, const struct insn *in, int32_t extra);

@@ -33,7 +33,25 @@ static struct xop rsp_slot(const struct tr *t)
 static void stack_addr(struct tr *t, int32_t delta)
 {
 	emit_load(&t->e, 8, S1, rsp_slot(t));
-	emit_lea(&t->e, stack_word(t), S1, xmem(S1, H_NONE, 0, delta));
+	if (delta)
+		emit_lea(&t->e, stack_word(t), S1, xmem(S1, H_NONE, 0, delta));
+}
+
+/*
+ * Commit RSP + delta now, before the checks of the access: the slow path
+ * puts it back (tr_slow.undo_rsp) before the interpreter runs the whole
+ * instruction. S1 = the old RSP (+ `at`), the address of the access.
+ */
+static void stack_commit(struct tr *t, int32_t delta, int32_t at)
+{
+	unsigned w = stack_word(t);
+
+	emit_load(&t->e, 8, S1, rsp_slot(t));
+	emit_lea(&t->e, w, S2, xmem(S1, H_NONE, 0, delta));
+	emit_store(&t->e, 8, rsp_slot(t), S2);
+	if (at)
+		emit_lea(&t->e, w, S1, xmem(S1, H_NONE, 0, at));
+	t->slow[t->i].undo_rsp = delta;
 }
 
 /* 64-bit code: a branch target (in reg) must be canonical, else the instruction raises #GP in the interpreter. */
@@ -54,25 +72,21 @@ static bool const_target_ok(const struct tr *t, uint64_t target)
 	return (t->key & KEY_64) ? canonical(target) : true;
 }
 
-/* Push the return address (t->next) and commit RSP. */
-static void push_return(struct tr *t)
+/* Store the return address (t->next) at the host address in S1. */
+static void store_return(struct tr *t)
 {
 	unsigned w = stack_word(t);
-	struct xop m;
 
-	stack_addr(t, -(int32_t)w);
-	m = tr_tlb(t, w, true);
 	if (w == 4 || (int64_t)t->next == (int32_t)t->next) {
-		emit_store_imm(&t->e, w, m, (int32_t)t->next);
+		emit_store_imm(&t->e, w, xmem(S1, H_NONE, 0, 0), (int32_t)t->next);
 	} else {
-		emit_mov_imm(&t->e, S3, t->next);
-		emit_store(&t->e, 8, m, S3);
+		emit_mov_imm(&t->e, S2, t->next);
+		emit_store(&t->e, 8, xmem(S1, H_NONE, 0, 0), S2);
 	}
-	emit_store(&t->e, 8, rsp_slot(t), S1);
 }
 
-/* The target of an indirect branch (register or memory operand) into `dst`. */
-static bool indirect_target(struct tr *t, unsigned dst)
+/* The target of an indirect branch (register or memory operand) into S1. */
+static void indirect_target(struct tr *t)
 {
 	const struct insn *in = t->in;
 	unsigned w = stack_word(t);
@@ -81,13 +95,12 @@ static bool indirect_target(struct tr *t, unsigned dst)
 		struct xop r = tr_greg(t, in->rm);
 
 		if (r.is_mem)
-			emit_load(&t->e, w == 8 ? 8 : 4, dst, r);
+			emit_load(&t->e, w == 8 ? 8 : 4, S1, r);
 		else
-			emit_mov_rr(&t->e, w, dst, in->rm);
-		return true;
+			emit_mov_rr(&t->e, w, S1, in->rm);
+		return;
 	}
-	emit_load(&t->e, w, dst, tr_mem(t, in, w, false, 0));
-	return true;
+	emit_load(&t->e, w, S1, tr_mem(t, in, w, false, 0));
 }
 
 static bool jcc(struct tr *t, unsigned cc)
@@ -103,7 +116,7 @@ static bool jcc(struct tr *t, unsigned cc)
 bool tr_branch(struct tr *t, bool *ends)
 {
 	const struct insn *in = t->in;
-	unsigned op = in->opcode;
+	unsigned op = in->opcode, w = stack_word(t);
 	uint64_t target = tr_addr(t, t->next + in->imm);
 
 	*ends = false;
@@ -124,46 +137,57 @@ bool tr_branch(struct tr *t, bool *ends)
 		if (!natural_size(t) || !const_target_ok(t, target) || !stack_ok(t))
 			return false;
 		tr_flags_to_ctx(t);
-		push_return(t);
+		stack_commit(t, -(int32_t)w, -(int32_t)w);
+		tr_tlb(t, w, true);
+		store_return(t);
 		tr_exit_to(t, target);
 		*ends = true;
 		return true;
-	case 0xc2: case 0xc3: {
-		unsigned w = stack_word(t);
-
+	case 0xc2: case 0xc3:
 		if (!natural_size(t) || !stack_ok(t))
 			return false;
 		tr_flags_to_ctx(t);
-		emit_load(&t->e, 8, S1, rsp_slot(t));
-		emit_load(&t->e, w, S3, tr_tlb(t, w, false));
-		check_canonical(t, S3, S2);
-		emit_lea(&t->e, w, S1, xmem(S1, H_NONE, 0, (int32_t)(w + (op == 0xc2 ? (uint16_t)in->imm : 0))));
-		emit_store(&t->e, 8, rsp_slot(t), S1);
-		emit_mov_rr(&t->e, 8, S1, S3);
+		stack_commit(t, (int32_t)(w + (op == 0xc2 ? (uint16_t)in->imm : 0)), 0);
+		emit_load(&t->e, w, S1, tr_tlb(t, w, false));
+		check_canonical(t, S1, S2);
 		tr_exit_indirect(t);
 		*ends = true;
 		return true;
-	}
 	case 0xff:
 		if ((in->reg & 7) == 4) {
 			if (!natural_size(t) || (in->mod != 3 && !tr_mem_ok(t, in, false)))
 				return false;
 			tr_flags_to_ctx(t);
-			indirect_target(t, S1);
-			check_canonical(t, S1, S3);
+			indirect_target(t);
+			check_canonical(t, S1, S2);
 			tr_exit_indirect(t);
 			*ends = true;
 			return true;
 		}
 		if ((in->reg & 7) == 2) {
-			if (!natural_size(t) || !stack_ok(t) || (in->mod != 3 && !tr_mem_ok(t, in, false)))
+			if (!natural_size(t) || !stack_ok(t) || (in->mod != 3 && !tr_mem_ok(t, in, false)) ||
+			    (in->mod == 3 && in->rm == RV_RSP))
 				return false;
 			tr_flags_to_ctx(t);
-			indirect_target(t, S3);
-			check_canonical(t, S3, S2);
-			emit_store(&t->e, 8, xabs(&t->jv->ctx->tmp), S3);
-			push_return(t);
-			emit_load(&t->e, 8, S1, xabs(&t->jv->ctx->tmp));
+			if (in->mod == 3) {
+				/* the target stays in its register (RSP aside) while RSP moves */
+				stack_commit(t, -(int32_t)w, -(int32_t)w);
+				tr_tlb(t, w, true);
+				store_return(t);
+				indirect_target(t);
+				check_canonical(t, S1, S2);
+			} else {
+				/* two accesses: the target is kept aside and RSP moves once both are checked */
+				indirect_target(t);
+				check_canonical(t, S1, S2);
+				emit_store(&t->e, 8, xabs(&t->jv->ctx->tmp), S1);
+				stack_addr(t, -(int32_t)w);
+				tr_tlb(t, w, true);
+				store_return(t);
+				stack_addr(t, -(int32_t)w);
+				emit_store(&t->e, 8, rsp_slot(t), S1);
+				emit_load(&t->e, 8, S1, xabs(&t->jv->ctx->tmp));
+			}
 			tr_exit_indirect(t);
 			*ends = true;
 			return true;
@@ -178,22 +202,25 @@ bool tr_branch(struct tr *t, bool *ends)
 static bool push(struct tr *t, unsigned g, bool is_imm)
 {
 	unsigned w = stack_word(t);
-	struct xop m;
 
 	if (!natural_size(t) || !stack_ok(t))
 		return false;
 	tr_flags_to_ctx(t);
-	stack_addr(t, -(int32_t)w);
-	m = tr_tlb(t, w, true);
-	if (is_imm) {
-		emit_store_imm(&t->e, w, m, (int32_t)t->in->imm);
-	} else if (greg_mapped(g)) {
-		emit_store(&t->e, w, m, g);
-	} else {
-		emit_load(&t->e, 8, S3, gpr_slot(t->cpu, g));	/* PUSH RSP pushes the old value */
-		emit_store(&t->e, w, m, S3);
+	if (!is_imm && !greg_mapped(g)) {
+		/* PUSH RSP pushes the old value: take it (or R10/R11) before RSP moves */
+		emit_load(&t->e, 8, S1, gpr_slot(t->cpu, g));
+		emit_store(&t->e, 8, xabs(&t->jv->ctx->tmp), S1);
 	}
-	emit_store(&t->e, 8, rsp_slot(t), S1);
+	stack_commit(t, -(int32_t)w, -(int32_t)w);
+	tr_tlb(t, w, true);
+	if (is_imm) {
+		emit_store_imm(&t->e, w, xmem(S1, H_NONE, 0, 0), (int32_t)t->in->imm);
+	} else if (greg_mapped(g)) {
+		emit_store(&t->e, w, xmem(S1, H_NONE, 0, 0), g);
+	} else {
+		emit_load(&t->e, 8, S2, xabs(&t->jv->ctx->tmp));
+		emit_store(&t->e, w, xmem(S1, H_NONE, 0, 0), S2);
+	}
 	return true;
 }
 
@@ -201,23 +228,24 @@ static bool push(struct tr *t, unsigned g, bool is_imm)
 static bool pop(struct tr *t, unsigned g)
 {
 	unsigned w = stack_word(t);
-	struct xop m;
 
 	if (!natural_size(t) || !stack_ok(t))
 		return false;
 	tr_flags_to_ctx(t);
-	emit_load(&t->e, 8, S1, rsp_slot(t));
-	m = tr_tlb(t, w, false);
-	if (greg_mapped(g)) {
-		emit_load(&t->e, w, g, m);
-	} else {
-		emit_load(&t->e, w, S3, m);
-		emit_store(&t->e, 8, gpr_slot(t->cpu, g), S3);
+	if (g == RV_RSP) {
+		/* POP RSP leaves RSP as loaded: no commit first */
+		stack_addr(t, 0);
+		emit_load(&t->e, w, S2, tr_tlb(t, w, false));
+		emit_store(&t->e, 8, rsp_slot(t), S2);
+		return true;
 	}
-	if (g != RV_RSP) {
-		/* POP RSP leaves RSP as loaded */
-		emit_lea(&t->e, w, S1, xmem(S1, H_NONE, 0, (int32_t)w));
-		emit_store(&t->e, 8, rsp_slot(t), S1);
+	stack_commit(t, (int32_t)w, 0);
+	tr_tlb(t, w, false);
+	if (greg_mapped(g)) {
+		emit_load(&t->e, w, g, xmem(S1, H_NONE, 0, 0));
+	} else {
+		emit_load(&t->e, w, S2, xmem(S1, H_NONE, 0, 0));
+		emit_store(&t->e, 8, gpr_slot(t->cpu, g), S2);
 	}
 	return true;
 }
@@ -231,10 +259,10 @@ static bool leave(struct tr *t)
 		return false;
 	tr_flags_to_ctx(t);
 	emit_mov_rr(&t->e, w, S1, H_RBP);
-	emit_load(&t->e, w, S3, tr_tlb(t, w, false));
-	emit_lea(&t->e, w, S1, xmem(S1, H_NONE, 0, (int32_t)w));
+	emit_load(&t->e, w, S2, tr_tlb(t, w, false));
+	emit_lea(&t->e, w, S1, xmem(H_RBP, H_NONE, 0, (int32_t)w));
 	emit_store(&t->e, 8, rsp_slot(t), S1);
-	emit_mov_rr(&t->e, w, H_RBP, S3);
+	emit_mov_rr(&t->e, w, H_RBP, S2);
 	return true;
 }
 

@@ -62,8 +62,14 @@ void tr_ea(struct tr *t, const struct insn *in, int32_t extra)
 	}
 }
 
-void tr_jcc_slow(struct tr *t, unsigned cc);
-
+/*
+ * The inline TLB check, with the guest linear address in S1: S2 = the
+ * entry's offset (page number modulo TLB_SIZE, times 32); S1 ^= the tag,
+ * which leaves the offset in the page exactly when the tag is the page
+ * (no tag, tlb_tag_none(), never does for an address of this index); then one unsigned compare
+ * against 4096 - size catches both another page and an access that runs
+ * into the next one. On a hit S1 becomes the host address.
+ */
 struct xop tr_tlb(struct tr *t, unsigned size, bool write)
 {
 	const struct cpu *cpu = t->cpu;
@@ -72,23 +78,20 @@ struct xop tr_tlb(struct tr *t, unsigned size, bool write)
 	int32_t tag = base + (int32_t)(write ? offsetof(struct tlb_entry, tag_write)
 					    : offsetof(struct tlb_entry, tag_read));
 
-	/* S2 = the entry's offset: page number modulo TLB_SIZE, times 32 */
-	emit_mov_rr(&t->e, 8, S2, S1);
-	emit_shift_imm(&t->e, 8, 5, xreg(S2), 12 - 5);
-	emit_alu_imm(&t->e, 4, 4, xreg(S2), (int32_t)((TLB_SIZE - 1) << 5));
 	if ((t->key & KEY_AC) && size > 1) {
 		/* #AC is the slow path's business */
 		emit_test_imm(&t->e, 1, xreg(S1), (int32_t)(size - 1));
 		tr_jcc_slow(t, 5);
 	}
-	/* the page of the last byte: an access that crosses into the next page misses */
-	emit_lea(&t->e, 8, S3, xmem(S1, H_NONE, 0, (int32_t)size - 1));
-	emit_alu_imm(&t->e, 8, 4, xreg(S3), -4096);
-	emit_alu_r_rm(&t->e, 8, 7, S3, xmem(H_NONE, S2, 0, tag));
-	tr_jcc_slow(t, 5);
-	emit_load(&t->e, 8, S2, xmem(H_NONE, S2, 0, base + (int32_t)offsetof(struct tlb_entry, addend)));
+	emit_mov_rr(&t->e, 8, S2, S1);
+	emit_shift_imm(&t->e, 8, 5, xreg(S2), 12 - 5);
+	emit_alu_imm(&t->e, 4, 4, xreg(S2), (int32_t)((TLB_SIZE - 1) << 5));
+	emit_alu_r_rm(&t->e, 8, 6, S1, xmem(H_NONE, S2, 0, tag));
+	emit_alu_imm(&t->e, 8, 7, xreg(S1), (int32_t)(4096 - size));
+	tr_jcc_slow(t, 7);	/* ja */
+	emit_alu_r_rm(&t->e, 8, 0, S1, xmem(H_NONE, S2, 0, base + (int32_t)offsetof(struct tlb_entry, host)));
 	t->host_valid = false;
-	return xmem(S1, S2, 0, 0);
+	return xmem(S1, H_NONE, 0, 0);
 }
 
 struct xop tr_mem(struct tr *t, const struct insn *in, unsigned size, bool write, int32_t extra)
@@ -97,8 +100,8 @@ struct xop tr_mem(struct tr *t, const struct insn *in, unsigned size, bool write
 	tr_flags_to_ctx(t);
 	tr_ea(t, in, extra);
 	if ((t->key & KEY_64) && (in->seg == RV_FS || in->seg == RV_GS)) {
-		emit_load(&t->e, 8, S3, xabs(&t->cpu->s.seg[in->seg].base));
-		emit_lea(&t->e, 8, S1, xmem(S1, S3, 0, 0));
+		emit_load(&t->e, 8, S2, xabs(&t->cpu->s.seg[in->seg].base));
+		emit_lea(&t->e, 8, S1, xmem(S1, S2, 0, 0));
 	}
 	return tr_tlb(t, size, write);
 }

@@ -195,7 +195,7 @@ static bool gen(struct tr *t, const struct gform *g)
 	unsigned r, w, mw, rm_size = g->rm_size ? g->rm_size : g->size;
 	unsigned regcode;
 	struct xop rm, reg8 = xreg(0);
-	bool reg_via_s3 = false;
+	bool reg_via_s2 = false;
 	struct xform f = {
 		.lock = !!(in->prefix & PFX_LOCK), .p66 = g->size == 2, .rep = g->rep, .w = g->size == 8,
 		.reg_byte = g->size == 1 && !g->digit, .rm_byte = rm_size == 1, .op = g->op,
@@ -217,9 +217,9 @@ static bool gen(struct tr *t, const struct gform *g)
 	} else {
 		rm = rm_size == 1 ? tr_greg8(t, in, in->rm) : tr_greg(t, in->rm);
 		if (rm.is_mem && !g->digit && in->rm == in->reg) {
-			/* one register in cpu->s.gpr for both operands (XADD r13, r13): one scratch for both */
-			emit_load(&t->e, 8, S3, rm);
-			rm = xreg(S3);
+			/* one register in cpu->s.gpr for both operands (XADD r10, r10): one scratch for both */
+			emit_load(&t->e, 8, S2, rm);
+			rm = xreg(S2);
 		} else if (rm.is_mem && g->rm_in_reg) {
 			emit_load(&t->e, 8, S1, rm);
 			rm = xreg(S1);
@@ -233,15 +233,15 @@ static bool gen(struct tr *t, const struct gform *g)
 	} else if (greg_mapped(in->reg)) {
 		regcode = in->reg;
 	} else {
-		if (!(!rm.is_mem && rm.reg == S3))
-			emit_load(&t->e, 8, S3, gpr_slot(t->cpu, in->reg));
-		regcode = S3;
-		reg_via_s3 = true;
+		if (!(!rm.is_mem && rm.reg == S2))
+			emit_load(&t->e, 8, S2, gpr_slot(t->cpu, in->reg));
+		regcode = S2;
+		reg_via_s2 = true;
 	}
 	emit_modrm_insn(&t->e, &f, regcode, rm, g->imm, g->immlen);
 	tr_flags_after(t, mw);
-	if (reg_via_s3 && (g->reg_wr || (!rm.is_mem && rm.reg == S3 && g->rm_wr)))
-		emit_store(&t->e, g->size >= 4 ? 8 : g->size, gpr_slot(t->cpu, in->reg), S3);
+	if (reg_via_s2 && (g->reg_wr || (!rm.is_mem && rm.reg == S2 && g->rm_wr)))
+		emit_store(&t->e, g->size >= 4 ? 8 : g->size, gpr_slot(t->cpu, in->reg), S2);
 	if (!mem && !rm.is_mem && rm.reg == S1 && g->rm_wr)
 		emit_store(&t->e, rm_size >= 4 ? 8 : rm_size, gpr_slot(t->cpu, in->rm), S1);
 	if (!mem && rm.is_mem && g->rm_wr && rm_size == 4)
@@ -307,8 +307,8 @@ static bool mov_imm(struct tr *t)
 		return true;
 	}
 	if (size == 8 && (int64_t)in->imm != (int32_t)in->imm) {
-		emit_mov_imm(&t->e, S3, in->imm);
-		emit_store(&t->e, 8, dst, S3);
+		emit_mov_imm(&t->e, S2, in->imm);
+		emit_store(&t->e, 8, dst, S2);
 	} else {
 		/* 32-bit: the store of 8 bytes is the zero-extension */
 		emit_store_imm(&t->e, size == 4 ? 8 : size, dst,
@@ -374,9 +374,9 @@ static bool bswap(struct tr *t)
 		emit_plain_insn(&t->e, &f, g, 0, 0);
 		return true;
 	}
-	emit_load(&t->e, 8, S3, gpr_slot(t->cpu, g));
-	emit_plain_insn(&t->e, &f, S3, 0, 0);
-	emit_store(&t->e, 8, gpr_slot(t->cpu, g), S3);
+	emit_load(&t->e, 8, S2, gpr_slot(t->cpu, g));
+	emit_plain_insn(&t->e, &f, S2, 0, 0);
+	emit_store(&t->e, 8, gpr_slot(t->cpu, g), S2);
 	return true;
 }
 

@@ -246,6 +246,12 @@ static void emit_slow_paths(struct tr *t)
 		here = emit_rx(&t->e);
 		for (unsigned f = 0; f < s->nfields; f++)
 			emit_patch_rel32(s->fields[f], t->e.rx_delta, here);
+		if (s->undo_rsp) {
+			/* the interpreter runs the instruction from its start */
+			emit_load(&t->e, 8, S1, gpr_slot(t->cpu, RV_RSP));
+			emit_lea(&t->e, 8, S1, xmem(S1, H_NONE, 0, -s->undo_rsp));
+			emit_store(&t->e, 8, gpr_slot(t->cpu, RV_RSP), S1);
+		}
 		emit_mov_imm(&t->e, S1, (uint64_t)(uintptr_t)s->desc);
 		emit_call(&t->e, t->jv->rt.slow);
 		if (s->leave) {

@@ -51,7 +51,7 @@ static void raw_code(const uint8_t *data, size_t size, bool mode64)
 	p.len = size < JG_CODE_MAX ? (unsigned)size : JG_CODE_MAX;
 	memcpy(p.code, data, p.len);
 	p.regs[3] = JG_DATA + 0x80;
-	p.regs[13] = JG_DATA + 0x180;
+	p.regs[11] = JG_DATA + 0x180;
 	p.regs[4] = JG_STACK;
 	machine_load(&jit, &p, mem);
 	if (!mode64) {

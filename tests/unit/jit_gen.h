@@ -22,7 +22,7 @@
 /* Guest-physical (= linear, identity-mapped) layout. */
 #define JG_CODE     0x100000u	/* program, then its functions */
 #define JG_CODE_MAX 0x1000u
-#define JG_DATA     0x200000u	/* RBX = JG_DATA + 0x80, R13 = JG_DATA + 0x180 */
+#define JG_DATA     0x200000u	/* RBX = JG_DATA + 0x80, R11 = JG_DATA + 0x180 */
 #define JG_STACK    0x201f00u	/* RSP */
 #define JG_UNMAPPED 0x40000000u	/* loads from here fault (#PF) */
 
@@ -54,8 +54,8 @@ static inline unsigned jg_pick(struct jg_rng *r, unsigned n)
 	return jg_rand(r) % n;
 }
 
-/* Registers a program may write: all but RBX, RSP and R13 (memory bases) and R15 (the loop counter) */
-static const uint8_t jg_dst[] = { 0, 1, 2, 5, 6, 7, 8, 9, 10, 11, 12, 14 };
+/* Registers a program may write: all but RBX, RSP and R11 (memory bases) and R15 (the loop counter) */
+static const uint8_t jg_dst[] = { 0, 1, 2, 5, 6, 7, 8, 9, 10, 12, 13, 14 };
 
 struct jg_prog {
 	uint8_t code[JG_CODE_MAX];
@@ -106,7 +106,7 @@ static inline void jg_prefix(struct jg_prog *p, unsigned size, unsigned reg, uns
 		jg_b(p, 0x40 | rex);
 }
 
-/* An operand: a register, or memory [RBX + d8] / [R13 + d8] / [RSP + d8]. */
+/* An operand: a register, or memory [RBX + d8] / [R11 + d8] / [RSP + d8]. */
 struct jg_op {
 	bool mem;
 	unsigned reg;		/* register, or base */
@@ -127,7 +127,7 @@ static inline void jg_modrm(struct jg_prog *p, unsigned reg, struct jg_op rm)
 
 static inline struct jg_op jg_memop(struct jg_rng *r)
 {
-	static const uint8_t bases[] = { 3, 13, 4 };
+	static const uint8_t bases[] = { 3, 11, 4 };
 	struct jg_op o = { .mem = true, .reg = bases[jg_pick(r, 3)] };
 
 	/* RSP-based accesses stay above RSP, the others anywhere in their 128 bytes */
@@ -346,13 +346,16 @@ static inline void jg_insn(struct jg_prog *p, struct jg_rng *r, unsigned idx, un
 		jg_b(p, 0x04);
 		jg_b(p, 0x00);
 		break;
-	case 21:	/* a load that faults (rarely: it ends the program) */
+	case 21:	/* a load that faults (rarely: it ends the program): not mapped, or not canonical */
 		if (jg_pick(r, 8) == 0) {
-			jg_prefix(p, 8, dst, 0, false);
-			jg_b(p, 0x8b);
-			jg_b(p, 0x04 | (dst & 7) << 3);
-			jg_b(p, 0x25);
-			jg_imm(p, JG_UNMAPPED + (jg_rand(r) & 0xfff), 4);
+			static const uint64_t bad[] = { JG_UNMAPPED, 0x8000000000000000ull, 0x0000800000000000ull,
+							0xffff7ffffffff000ull };
+
+			/* mov rX, imm64; mov dst, [rX + small] with rX = RBX's neighbour R11 kept: use dst itself */
+			jg_prefix(p, 8, 0, dst, false);
+			jg_b(p, 0xb8 | (dst & 7));
+			jg_imm(p, bad[jg_pick(r, 4)] + (jg_rand(r) & 0xff8), 8);
+			jg_rm(p, 8, 0x8b, 1, dst, (struct jg_op){ .mem = true, .reg = dst, .disp = 0 });
 		}
 		break;
 	case 22:	/* a call to the function after the program (ADD RAX,1; RET) */
@@ -431,7 +434,7 @@ static inline void jg_program(struct jg_prog *p, struct jg_rng *r, unsigned n)
 	for (unsigned g = 0; g < 16; g++)
 		p->regs[g] = (uint64_t)jg_rand(r) << 32 | jg_rand(r);
 	p->regs[3] = JG_DATA + 0x80;
-	p->regs[13] = JG_DATA + 0x180;
+	p->regs[11] = JG_DATA + 0x180;
 	p->regs[4] = JG_STACK;
 	p->flags = jg_rand(r) & 0x8d5;
 }
