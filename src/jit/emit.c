@@ -283,6 +283,17 @@ void emit_test_imm(struct emit *e, unsigned size, struct xop rm, int32_t imm)
 	emit_modrm_insn(e, &f, 0, rm, (uint64_t)(int64_t)imm, imm_len(size));
 }
 
+void emit_rorx(struct emit *e, unsigned dst, unsigned src, unsigned imm)
+{
+	/* VEX.LZ.F2.0F3A.W1 F0 /r ib (SDM vol. 2, RORX): R, X, B inverted in the second byte */
+	emit_u8(e, 0xc4);
+	emit_u8(e, (dst & 8 ? 0 : 0x80) | 0x40 | (src & 8 ? 0 : 0x20) | 0x03);
+	emit_u8(e, 0x80 | 0x78 | 0x03);
+	emit_u8(e, 0xf0);
+	emit_u8(e, 0xc0 | (dst & 7) << 3 | (src & 7));
+	emit_u8(e, imm);
+}
+
 void emit_pushfq(struct emit *e)
 {
 	emit_u8(e, 0x9c);

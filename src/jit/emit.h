@@ -102,6 +102,8 @@ void emit_alu_r_rm(struct emit *e, unsigned size, unsigned aluop, unsigned reg, 
 /* Shift group 2 by an immediate (4 shl, 5 shr, 7 sar ...). */
 void emit_shift_imm(struct emit *e, unsigned size, unsigned op, struct xop rm, unsigned count);
 void emit_test_imm(struct emit *e, unsigned size, struct xop rm, int32_t imm);
+/* RORX dst, src, imm (BMI2; no flags): 64-bit registers. */
+void emit_rorx(struct emit *e, unsigned dst, unsigned src, unsigned imm);
 
 void emit_pushfq(struct emit *e);
 void emit_popfq(struct emit *e);

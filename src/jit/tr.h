@@ -20,6 +20,14 @@ struct tr_slow {
 	int32_t undo_rsp;		/* the fast path moved RSP by this much before its checks: undone first */
 };
 
+/* The taken path of a Jcc that leaves the block, emitted out of line. */
+struct tr_side {
+	uint8_t *field;			/* the Jcc's rel32 (writable view) */
+	bool save;			/* the flags must be stored first */
+	unsigned rest;			/* instructions of the block after the Jcc */
+	uint64_t target;
+};
+
 struct tr {
 	struct jit_vcpu *jv;
 	struct cpu *cpu;
@@ -39,6 +47,8 @@ struct tr {
 	uint16_t live_out[JIT_MAX_INSNS];	/* flags read later in the block (or after it) */
 	uint16_t off[JIT_MAX_INSNS];		/* each instruction's offset in the block */
 
+	struct tr_side side[JIT_MAX_INSNS];
+	unsigned nside;
 	struct tr_slow slow[JIT_MAX_INSNS];	/* (not cleared with the rest: filled per instruction) */
 };
 

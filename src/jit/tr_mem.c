@@ -83,8 +83,12 @@ struct xop tr_tlb(struct tr *t, unsigned size, bool write)
 		emit_test_imm(&t->e, 1, xreg(S1), (int32_t)(size - 1));
 		tr_jcc_slow(t, 5);
 	}
-	emit_mov_rr(&t->e, 8, S2, S1);
-	emit_shift_imm(&t->e, 8, 5, xreg(S2), 12 - 5);
+	if (t->jv->has_bmi2) {
+		emit_rorx(&t->e, S2, S1, 12 - 5);	/* the bits the mask keeps are those of a shift */
+	} else {
+		emit_mov_rr(&t->e, 8, S2, S1);
+		emit_shift_imm(&t->e, 8, 5, xreg(S2), 12 - 5);
+	}
 	emit_alu_imm(&t->e, 4, 4, xreg(S2), (int32_t)((TLB_SIZE - 1) << 5));
 	emit_alu_r_rm(&t->e, 8, 6, S1, xmem(H_NONE, S2, 0, tag));
 	emit_alu_imm(&t->e, 8, 7, xreg(S1), (int32_t)(4096 - size));

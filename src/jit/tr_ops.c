@@ -328,8 +328,10 @@ static bool lea(struct tr *t)
 
 	if (in->mod == 3 || in->addrsize == 2 || size == 2)
 		return false;
+	/* 64-bit arithmetic cut to a 32-bit result is what a 32-bit LEA of 64-bit registers gives */
 	if (!in->rip_rel && greg_mapped(in->reg) && (in->base == REG_NONE || greg_mapped(in->base)) &&
-	    (in->index == REG_NONE || greg_mapped(in->index)) && in->addrsize == size &&
+	    (in->index == REG_NONE || greg_mapped(in->index)) &&
+	    (in->addrsize == size || (size == 4 && in->addrsize == 8)) &&
 	    (in->base != REG_NONE || in->index != REG_NONE)) {
 		emit_lea(&t->e, size, in->reg,
 			 xmem(in->base == REG_NONE ? H_NONE : in->base, in->index == REG_NONE ? H_NONE : in->index,

@@ -151,19 +151,44 @@ void tr_exit_indirect(struct tr *t)
 	emit_jmp(&t->e, t->jv->rt.jc_lookup[t->cpu->s.cpl == 3]);
 }
 
+/*
+ * A Jcc that leaves the block: the taken path goes out of line, where it
+ * stores the flags (if the block has changed them), takes back the
+ * instructions the block entry counted but did not run, and jumps to the
+ * target; the path that stays in the block pays only the Jcc.
+ */
 void tr_exit_cond(struct tr *t, unsigned cc, uint64_t target)
 {
-	uint8_t *skip;
-	unsigned rest = tr_remaining(t);
+	struct tr_side *x = &t->side[t->nside];
 
 	tr_flags_to_host(t);
-	tr_flags_to_ctx(t);
-	skip = emit_jcc8(&t->e, cc ^ 1);
-	if (rest)
-		emit_alu_imm(&t->e, 8, 5, xabs(&t->cpu->icount), (int32_t)rest);
-	tr_exit_to(t, target);
-	emit_bind8(&t->e, skip);
-	/* the subtraction above ran only on the taken path: the flags are still in RFLAGS */
+	if (t->nside == JIT_MAX_INSNS) {
+		/* (cannot happen: one per instruction) */
+		t->e.overflow = true;
+		return;
+	}
+	x->field = emit_jcc(&t->e, cc, emit_rx(&t->e));
+	x->save = !t->ctx_valid;
+	x->rest = tr_remaining(t);
+	x->target = tr_addr(t, target);
+	t->nside++;
+}
+
+/* The taken paths of the block's Jccs (tr_exit_cond). */
+static void emit_side_exits(struct tr *t)
+{
+	for (unsigned k = 0; k < t->nside; k++) {
+		struct tr_side *x = &t->side[k];
+
+		if (!x->field)
+			continue;
+		emit_patch_rel32(x->field, t->e.rx_delta, emit_rx(&t->e));
+		t->ctx_valid = !x->save;
+		t->host_valid = true;
+		if (x->rest)
+			tr_flags_to_ctx(t), emit_alu_imm(&t->e, 8, 5, xabs(&t->cpu->icount), (int32_t)x->rest);
+		tr_exit_to(t, x->target);
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -393,6 +418,7 @@ static bool emit_block(struct tr *t, struct insn *insns)
 	if (!ended)
 		tr_exit_to(t, t->next);
 
+	emit_side_exits(t);
 	emit_slow_paths(t);
 	/* the entry exit: RIP is the block's start, nothing retired */
 	b->entry_exit = (struct jit_exit){ .kind = JX_ENTRY, .target = b->vaddr, .from = b };
