@@ -49,12 +49,13 @@ static void codemap_add(struct cpu *cpu, uint64_t pa)
 	if ((*w >> (b % 64)) & 1)
 		return;
 	*w |= 1ull << (b % 64);
-	for (unsigned u = 0; u < cpu->tlb_nused; u++) {
-		unsigned k = cpu->tlb_used[u], p = k / TLB_SIZE, i = k % TLB_SIZE;
+	for (unsigned g = 0; g < 2; g++)
+		for (unsigned u = 0; u < cpu->tlb_nused[g]; u++) {
+			unsigned k = cpu->tlb_used[g][u], p = k / TLB_SIZE, i = k % TLB_SIZE;
 
-		if (codemap_bit(cpu->tlbi[p][i].pa) == b)
-			cpu->tlb[p][i].tag_write = tlb_tag_none(i);
-	}
+			if (codemap_bit(cpu->tlbi[p][i].pa) == b)
+				cpu->tlb[p][i].tag_write = tlb_tag_none(i);
+		}
 }
 
 /* The arena is full: drop every block (they are rebuilt on demand). */

@@ -340,11 +340,15 @@ struct cpu {
 	/* Software TLB */
 	struct tlb_entry tlb[2][TLB_SIZE];	/* [0] supervisor, [1] user (CPL 3) accesses */
 	struct tlb_info tlbi[2][TLB_SIZE];	/* the same entries' physical page and kind */
-	/* Entries filled since the last flush (p << 12 | index), so that flushes touch only those */
-	uint16_t tlb_used[2 * TLB_SIZE];
-	unsigned tlb_nused;
-	uint64_t tlb_inuse[2 * TLB_SIZE / 64];
-	bool tlb_has_large;		/* some entry came from a large page */
+	/*
+	 * Entries filled since the last flush (priv * TLB_SIZE + index), so
+	 * that flushes touch only those: [0] from non-global pages, the ones a
+	 * CR3 write drops, [1] from global pages.
+	 */
+	uint16_t tlb_used[2][2 * TLB_SIZE];
+	unsigned tlb_nused[2];
+	uint64_t tlb_inuse[2][2 * TLB_SIZE / 64];
+	uint8_t tlb_large_shifts;	/* sizes of the large pages with entries: bit s - 21 for 2^s bytes */
 	uint8_t maxphyaddr;		/* physical address width (CPUID 0x80000008), for reserved bits */
 
 	/* Decode cache (see decode_cache.c) */

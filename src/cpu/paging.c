@@ -192,14 +192,14 @@ static void walk_tables(struct cpu *cpu, uint64_t lin, int acc, struct walk *w)
 }
 
 /* Remember that entry [priv][idx] was filled, for the flushes. */
-static void tlb_note_used(struct cpu *cpu, unsigned priv, unsigned idx)
+static void tlb_note_used(struct cpu *cpu, unsigned priv, unsigned idx, bool global)
 {
 	unsigned k = priv * TLB_SIZE + idx;
 
-	if ((cpu->tlb_inuse[k / 64] >> (k % 64)) & 1)
+	if ((cpu->tlb_inuse[global][k / 64] >> (k % 64)) & 1)
 		return;
-	cpu->tlb_inuse[k / 64] |= 1ull << (k % 64);
-	cpu->tlb_used[cpu->tlb_nused++] = (uint16_t)k;
+	cpu->tlb_inuse[global][k / 64] |= 1ull << (k % 64);
+	cpu->tlb_used[global][cpu->tlb_nused[global]++] = (uint16_t)k;
 }
 
 void mmu_xlate_page(struct cpu *cpu, uint64_t lin, int acc, struct xlat *x)
@@ -245,11 +245,11 @@ void mmu_xlate_page(struct cpu *cpu, uint64_t lin, int acc, struct xlat *x)
 		x->flags |= s->kind == CPU_SLOT_RAM ? TLBF_RAM : TLBF_ROM;
 		x->addend = (uintptr_t)(s->host + (wk.pa - s->gpa)) - (uintptr_t)page;
 	}
-	if (wk.large)
-		cpu->tlb_has_large = true;
 	cpu->tlbi[priv][(lin >> 12) & TLB_MASK] = (struct tlb_info){ .pa = x->pa, .va = page, .flags = x->flags,
 								   .size_shift = wk.shift };
-	tlb_note_used(cpu, priv, (lin >> 12) & TLB_MASK);
+	tlb_note_used(cpu, priv, idx, wk.global);
+	if (wk.large)
+		cpu->tlb_large_shifts |= (uint8_t)(1u << (wk.shift - 21));
 	e->host = x->addend + (uintptr_t)page;
 	e->tag_read = (s && r) ? key : none;
 	/*
@@ -301,56 +301,49 @@ static struct tlb_info *used_info(struct cpu *cpu, unsigned k)
 	return &cpu->tlbi[k / TLB_SIZE][k % TLB_SIZE];
 }
 
-/* Drop the filled entries `keep` refuses, through the list of filled entries; keep the others listed. */
-static void tlb_sweep(struct cpu *cpu, bool (*keep)(const struct tlb_info *ti, uint64_t arg), uint64_t arg)
+/* Drop the entries list g names (an entry listed twice, refilled since, is dropped all the same). */
+static void tlb_drop_list(struct cpu *cpu, unsigned g)
 {
-	unsigned n = 0;
+	for (unsigned u = 0; u < cpu->tlb_nused[g]; u++) {
+		unsigned k = cpu->tlb_used[g][u];
 
-	for (unsigned u = 0; u < cpu->tlb_nused; u++) {
-		unsigned k = cpu->tlb_used[u];
-
-		if (keep && keep(used_info(cpu, k), arg)) {
-			cpu->tlb_used[n++] = (uint16_t)k;
-			continue;
-		}
 		tlb_entry_kill(cpu, k / TLB_SIZE, k % TLB_SIZE);
 		memset(used_info(cpu, k), 0, sizeof(struct tlb_info));
-		cpu->tlb_inuse[k / 64] &= ~(1ull << (k % 64));
 	}
-	cpu->tlb_nused = n;
-}
-
-static bool keep_global(const struct tlb_info *ti, uint64_t arg)
-{
-	return ti->flags & TLBF_GLOBAL;
+	cpu->tlb_nused[g] = 0;
+	memset(cpu->tlb_inuse[g], 0, sizeof(cpu->tlb_inuse[g]));
 }
 
 void cpu_tlb_flush(struct cpu *cpu)
 {
-	tlb_sweep(cpu, keep_global, 0);
+	tlb_drop_list(cpu, 0);
 	cpu->code_gen[0]++;
 }
 
 void cpu_tlb_flush_all(struct cpu *cpu)
 {
-	/* (at power-on every entry is zero: tlb_inuse lists none, so kill them all once) */
-	if (!cpu->tlb_nused && cpu->tlb[0][0].tag_exec != tlb_tag_none(0)) {
+	/* (at power-on every entry is zero: the lists name none, so kill them all once) */
+	if (!cpu->tlb_nused[0] && !cpu->tlb_nused[1] && cpu->tlb[0][0].tag_exec != tlb_tag_none(0)) {
 		for (unsigned p = 0; p < 2; p++)
 			for (unsigned i = 0; i < TLB_SIZE; i++)
 				tlb_entry_kill(cpu, p, i);
 		memset(cpu->tlbi, 0, sizeof(cpu->tlbi));
 	}
-	tlb_sweep(cpu, NULL, 0);
-	cpu->tlb_has_large = false;
+	tlb_drop_list(cpu, 0);
+	tlb_drop_list(cpu, 1);
+	cpu->tlb_large_shifts = 0;
 	cpu->code_gen[0]++;
 	cpu->code_gen[1]++;
 	memset(cpu->code_vpages, 0, sizeof(cpu->code_vpages));
 }
 
-/* An entry from a large page that does not cover the address arg (INVLPG keeps those). */
-static bool keep_other_large(const struct tlb_info *ti, uint64_t arg)
+/* Drop entry [p][i] if it comes from a large page that covers lin. */
+static void drop_if_covers(struct cpu *cpu, unsigned p, unsigned i, uint64_t lin)
 {
-	return !(ti->flags & TLBF_LARGE) || ((ti->va ^ arg) >> ti->size_shift) != 0;
+	const struct tlb_info *ti = &cpu->tlbi[p][i];
+
+	if ((ti->flags & TLBF_LARGE) && ((ti->va ^ lin) >> ti->size_shift) == 0)
+		tlb_entry_kill(cpu, p, i);
 }
 
 void cpu_tlb_flush_page(struct cpu *cpu, uint64_t lin)
@@ -368,7 +361,22 @@ void cpu_tlb_flush_page(struct cpu *cpu, uint64_t lin)
 		cpu->code_gen[0]++;
 		cpu->code_gen[1]++;
 	}
-	/* a large page is held as many 4 KiB entries: drop those of the large page around lin (SDM 4.10.4.1) */
-	if (cpu->tlb_has_large)
-		tlb_sweep(cpu, keep_other_large, lin);
+	/*
+	 * A large page is held as many 4 KiB entries: drop those of a large
+	 * page around lin (SDM 4.10.4.1). Those of a 2 or 4 MiB page sit at
+	 * the indexes of its pages; a 1 GiB one may be anywhere.
+	 */
+	for (unsigned shift = 21; shift <= 30; shift++) {
+		uint64_t first, n;
+
+		if (!((cpu->tlb_large_shifts >> (shift - 21)) & 1))
+			continue;
+		n = 1ull << (shift - 12);
+		first = (lin >> shift << shift) >> 12;
+		if (n > TLB_SIZE)
+			n = TLB_SIZE;
+		for (uint64_t v = 0; v < n; v++)
+			for (unsigned p = 0; p < 2; p++)
+				drop_if_covers(cpu, p, (unsigned)((first + v) & TLB_MASK), lin);
+	}
 }

@@ -42,12 +42,13 @@ static void sweep_write_tags(struct jit_vm *vm, struct jit_vcpu *self, uint64_t 
 			/* this vCPU's own TLB: only the entries it filled */
 			struct cpu *c = o->cpu;
 
-			for (unsigned u = 0; u < c->tlb_nused; u++) {
-				unsigned k = c->tlb_used[u], p = k / TLB_SIZE, i = k % TLB_SIZE;
+			for (unsigned g = 0; g < 2; g++)
+				for (unsigned u = 0; u < c->tlb_nused[g]; u++) {
+					unsigned k = c->tlb_used[g][u], p = k / TLB_SIZE, i = k % TLB_SIZE;
 
-				if (c->tlbi[p][i].pa >> 12 == pfn)
-					c->tlb[p][i].tag_write = tlb_tag_none(i);
-			}
+					if (c->tlbi[p][i].pa >> 12 == pfn)
+						c->tlb[p][i].tag_write = tlb_tag_none(i);
+				}
 			continue;
 		}
 		for (unsigned p = 0; p < 2; p++)

@@ -40,7 +40,8 @@ struct machine {
 	struct rv_vm *vm;
 
 	/* Guest RAM: one host mapping; the layout cuts the PC holes out of it. */
-	uint8_t *ram;
+	uint8_t *ram;			/* guest RAM, 2 MiB-aligned inside ram_map */
+	void *ram_map;
 	uint64_t ram_size;
 	uint8_t *rom;			/* firmware image copy, or NULL */
 	size_t rom_size;
