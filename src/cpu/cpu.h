@@ -79,7 +79,8 @@ struct cpu_state {
 /* Lazy flags (QEMU's CC_OP scheme): the last flag-setting operation.  */
 
 enum cc_op {
-	CC_EAGER,		/* arithmetic flags are in lazy.eager */
+	CC_EAGER,		/* arithmetic flags are in lazy.eager, as RFLAGS bits */
+	CC_LAHF,		/* lazy.eager as a translator keeps them: LAHF's AH in bits 8-15, OF in bit 0 */
 	CC_ADD, CC_ADC, CC_SUB, CC_SBB, CC_LOGIC, CC_INC, CC_DEC,
 	CC_NR
 };
@@ -91,8 +92,14 @@ struct lazy_flags {
 	uint8_t size;		/* operand size in bytes: 1, 2, 4, 8 */
 	uint64_t res;		/* result */
 	uint64_t src1, src2;	/* operands; for INC/DEC src2 holds the old CF */
-	uint64_t eager;		/* with CC_EAGER: the CPU_ARITH_FLAGS bits */
+	uint64_t eager;		/* with CC_EAGER or CC_LAHF */
 };
+
+/* Are the flags stored rather than to be computed from an operation? */
+static inline bool cc_is_stored(unsigned op)
+{
+	return op <= CC_LAHF;
+}
 
 /* ------------------------------------------------------------------ */
 /* Decoded instructions.                                               */
@@ -593,6 +600,8 @@ static inline void cpu_set_lazy(struct cpu *cpu, enum cc_op op, unsigned size,
 }
 /* Set arithmetic flags eagerly: bits in `mask` take their value from `flags`, others keep theirs. */
 void cpu_set_flags_eager(struct cpu *cpu, uint64_t mask, uint64_t flags);
+/* Store the arithmetic flags in the CC_LAHF form. */
+void cpu_set_flags_lahf(struct cpu *cpu);
 /* Parity of the low byte (PF). */
 static inline bool parity8(uint64_t v)
 {

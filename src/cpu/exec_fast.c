@@ -155,7 +155,7 @@ static ALWAYS_INLINE bool cond_fast(struct cpu *cpu, unsigned cc)
 	unsigned sh = 64 - lf->size * 8;
 	bool r;
 
-	if (__builtin_expect(lf->op == CC_EAGER, 0))
+	if (__builtin_expect(cc_is_stored(lf->op), 0))
 		return cpu_cond(cpu, cc);
 	switch (cc >> 1) {
 	case 2:

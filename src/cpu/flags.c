@@ -17,7 +17,10 @@ static uint64_t flags_eval(const struct lazy_flags *lf)
 
 	switch (lf->op) {
 	case CC_EAGER:
-		return lf->eager & CPU_ARITH_FLAGS;	/* a translator stores whole host RFLAGS images here */
+		return lf->eager & CPU_ARITH_FLAGS;
+	case CC_LAHF:
+		/* SF ZF - AF - PF - CF in AH: the same bits RFLAGS has them in (AMD APM vol. 3, LAHF) */
+		return ((lf->eager >> 8) & (CPU_ARITH_FLAGS & ~RV_FLAG_OF)) | (lf->eager & 1 ? RV_FLAG_OF : 0);
 	case CC_ADD:
 	case CC_ADC:
 		f |= ((((a & b) | ((a | b) & ~r)) >> sb) & 1) ? RV_FLAG_CF : 0;
@@ -77,6 +80,14 @@ void cpu_set_flags_eager(struct cpu *cpu, uint64_t mask, uint64_t flags)
 	cpu->lf.op = CC_EAGER;
 }
 
+void cpu_set_flags_lahf(struct cpu *cpu)
+{
+	uint64_t f = flags_eval(&cpu->lf);
+
+	cpu->lf.eager = ((f & CPU_ARITH_FLAGS & ~RV_FLAG_OF) << 8) | (f & RV_FLAG_OF ? 1 : 0);
+	cpu->lf.op = CC_LAHF;
+}
+
 bool cpu_get_cf(struct cpu *cpu)
 {
 	const struct lazy_flags *lf = &cpu->lf;
@@ -110,7 +121,7 @@ bool cpu_cond(struct cpu *cpu, unsigned cc)
 	bool r;
 
 	/* Fast paths for the common compare-and-branch and test-and-branch */
-	if (lf->op != CC_EAGER && ((cc >> 1) == 2 || (cc >> 1) == 4)) {
+	if (!cc_is_stored(lf->op) && ((cc >> 1) == 2 || (cc >> 1) == 4)) {
 		/* ZF and SF come from the result alone, whatever the operation */
 		uint64_t res = lf->res & size_mask(lf->size);
 

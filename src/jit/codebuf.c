@@ -1,5 +1,8 @@
 /* Code and state memory of the translator: W^X through two views of a memfd, in the low 2 GiB. */
 #include <errno.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 #include <stdbool.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -79,6 +82,13 @@ void jit_free_low(void *p, size_t size)
 bool jit_host_supported(const char **why)
 {
 #if defined(__x86_64__) && defined(__linux__)
+	unsigned a, b, c, d;
+
+	/* flags travel through AH (translate.c): LAHF/SAHF in 64-bit mode, CPUID 8000_0001h ECX bit 0 */
+	if (!__get_cpuid(0x80000001, &a, &b, &c, &d) || !(c & 1)) {
+		*why = "the host CPU lacks LAHF/SAHF in 64-bit mode";
+		return false;
+	}
 	*why = NULL;
 	return true;
 #else

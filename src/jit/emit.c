@@ -294,14 +294,21 @@ void emit_rorx(struct emit *e, unsigned dst, unsigned src, unsigned imm)
 	emit_u8(e, imm);
 }
 
-void emit_pushfq(struct emit *e)
+void emit_lahf(struct emit *e)
 {
-	emit_u8(e, 0x9c);
+	emit_u8(e, 0x9f);
 }
 
-void emit_popfq(struct emit *e)
+void emit_sahf(struct emit *e)
 {
-	emit_u8(e, 0x9d);
+	emit_u8(e, 0x9e);
+}
+
+void emit_setcc(struct emit *e, unsigned cc, struct xop rm)
+{
+	struct xform f = { .rm_byte = 1, .op = 0x900f | (cc & 15) << 8, .oplen = 2 };
+
+	emit_modrm_insn(e, &f, 0, rm, 0, 0);
 }
 
 void emit_push_m(struct emit *e, struct xop m)

@@ -105,8 +105,11 @@ void emit_test_imm(struct emit *e, unsigned size, struct xop rm, int32_t imm);
 /* RORX dst, src, imm (BMI2; no flags): 64-bit registers. */
 void emit_rorx(struct emit *e, unsigned dst, unsigned src, unsigned imm);
 
-void emit_pushfq(struct emit *e);
-void emit_popfq(struct emit *e);
+/* LAHF / SAHF (in 64-bit mode where CPUID 8000_0001h ECX bit 0 says so). */
+void emit_lahf(struct emit *e);
+void emit_sahf(struct emit *e);
+/* SETcc r/m8. */
+void emit_setcc(struct emit *e, unsigned cc, struct xop rm);
 void emit_push_m(struct emit *e, struct xop m);		/* push qword m */
 void emit_pop_m(struct emit *e, struct xop m);		/* pop qword m */
 void emit_push_r(struct emit *e, unsigned r);

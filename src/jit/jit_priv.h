@@ -9,7 +9,8 @@
  *    the translator's scratch registers (S1, S2);
  *  - everything of the vCPU is addressed absolutely (low 2 GiB);
  *  - at every block boundary the guest's arithmetic flags are in
- *    cpu->lf.eager (lf.op == CC_EAGER); inside a block they may be in the
+ *    cpu->lf.eager in the CC_LAHF form (lf.op == CC_LAHF, set by the C
+ *    side on entry and after each helper); inside a block they may be in the
  *    host's RFLAGS only;
  *  - the host stack is 16-byte aligned in translated code.
  */

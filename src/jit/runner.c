@@ -426,7 +426,7 @@ int jit_run(struct cpu *cpu, uint64_t end)
 		fprintf(stderr, "jit: run at %#llx key %#x rsp %#llx\n", (unsigned long long)cpu->s.rip, key, (unsigned long long)cpu->s.gpr[4]);
 	jv->to_loop = false;
 	jv->cur = NULL;
-	cpu_set_flags_eager(cpu, 0, 0);
+	cpu_set_flags_lahf(cpu);
 	for (;;) {
 		struct jit_block *b;
 		uint64_t last, flushes;
@@ -499,7 +499,7 @@ int jit_run(struct cpu *cpu, uint64_t end)
 			if ((key ^ jv->last_key) & ~KEY_CPL3)
 				jc_clear(jv);
 			jv->last_key = key;
-			cpu_set_flags_eager(cpu, 0, 0);
+			cpu_set_flags_lahf(cpu);
 			from = NULL;
 			continue;
 		}

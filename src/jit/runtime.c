@@ -162,8 +162,8 @@ uint64_t jit_helper_slow(struct cpu *cpu, const struct jit_slow *d)
 		jv->st.slow_paths++;
 	else
 		jv->st.helper_insns++;
-	/* blocks start and end with the flags in cpu->lf.eager */
-	cpu_set_flags_eager(cpu, 0, 0);
+	/* blocks start and end with the flags in cpu->lf.eager, CC_LAHF form */
+	cpu_set_flags_lahf(cpu);
 	jv->cur = NULL;
 	if (d->ends || cpu->exit.reason != CPU_EXIT_NONE) {
 		jv->to_loop = true;

@@ -55,6 +55,9 @@ struct tr {
 /* Flag bookkeeping (translate.c). */
 void tr_flags_to_ctx(struct tr *t);
 void tr_flags_to_host(struct tr *t);
+/* Host RFLAGS to and from `eager` in the CC_LAHF form; RAX kept, S2 clobbered. */
+void tr_flags_store(struct emit *e, struct xop eager);
+void tr_flags_load(struct emit *e, struct xop eager);
 /*
  * The flags an instruction reads, the ones it writes for certain
  * (liveness) and the ones it may write (bookkeeping), tr_ops.c.

@@ -214,7 +214,9 @@ static bool gen(struct tr *t, const struct gform *g)
 
 	if (mem) {
 		rm = tr_mem(t, in, rm_size, g->rm_wr, 0);
+		tr_flags_before(t, r, w, mw);	/* after the TLB check's arithmetic; S2 is free again */
 	} else {
+		tr_flags_before(t, r, w, mw);	/* before S1/S2 take operands: loading the flags needs S2 */
 		rm = rm_size == 1 ? tr_greg8(t, in, in->rm) : tr_greg(t, in->rm);
 		if (rm.is_mem && !g->digit && in->rm == in->reg) {
 			/* one register in cpu->s.gpr for both operands (XADD r10, r10): one scratch for both */
@@ -225,7 +227,6 @@ static bool gen(struct tr *t, const struct gform *g)
 			rm = xreg(S1);
 		}
 	}
-	tr_flags_before(t, r, w, mw);
 	if (g->digit) {
 		regcode = in->reg & 7;
 	} else if (g->size == 1 && !reg8.is_mem) {

@@ -17,21 +17,45 @@
 /* ------------------------------------------------------------------ */
 /* Flags.                                                              */
 
+/*
+ * The flags are kept in cpu->lf.eager in the CC_LAHF form: LAHF's image of
+ * SF ZF AF PF CF in bits 8-15, OF in bit 0. LAHF, SETO and SAHF cost a
+ * fraction of PUSHF and above all POPF (which also checks IF, IOPL...).
+ * Both sequences go through AH, that is the guest's RAX: it waits in S2,
+ * which no instruction holds a value in when its flags are saved or
+ * loaded (tr_flags_before comes before the register operands that use it).
+ */
 void tr_flags_to_ctx(struct tr *t)
 {
 	if (t->ctx_valid)
 		return;
-	emit_pushfq(&t->e);
-	emit_pop_m(&t->e, xabs(&t->cpu->lf.eager));
+	tr_flags_store(&t->e, xabs(&t->cpu->lf.eager));
 	t->ctx_valid = true;
+}
+
+void tr_flags_store(struct emit *e, struct xop eager)
+{
+	emit_mov_rr(e, 8, S2, H_RAX);
+	emit_lahf(e);
+	emit_setcc(e, 0, xreg(H_RAX));	/* seto al */
+	emit_store(e, 2, eager, H_RAX);
+	emit_mov_rr(e, 8, H_RAX, S2);
+}
+
+void tr_flags_load(struct emit *e, struct xop eager)
+{
+	emit_mov_rr(e, 8, S2, H_RAX);
+	emit_load(e, 2, H_RAX, eager);
+	emit_alu_imm(e, 1, 0, xreg(H_RAX), 0x7f);	/* add al, 0x7f: OF = (al == 1) */
+	emit_sahf(e);				/* the rest from AH; SAHF leaves OF */
+	emit_mov_rr(e, 8, H_RAX, S2);
 }
 
 void tr_flags_to_host(struct tr *t)
 {
 	if (t->host_valid)
 		return;
-	emit_push_m(&t->e, xabs(&t->cpu->lf.eager));
-	emit_popfq(&t->e);
+	tr_flags_load(&t->e, xabs(&t->cpu->lf.eager));
 	t->host_valid = true;
 }
 
@@ -49,15 +73,15 @@ void tr_flags_before(struct tr *t, unsigned reads, unsigned writes, unsigned may
 		return;
 	if ((reads | later) == FL_CF && t->ctx_valid) {
 		/*
-		 * Only CF (INC/DEC, ADC/SBB, CMC): BT puts bit 0 of the saved
-		 * flags in CF, far cheaper than POPF. The other flags it leaves
+		 * Only CF (INC/DEC, ADC/SBB, CMC): BT puts bit 8 of the saved
+		 * flags (LAHF's CF) in CF, without the round trip through AH. The other flags it leaves
 		 * undefined are dead until a full writer (liveness counts every
 		 * fault point as a reader), so the host's RFLAGS may be taken
 		 * as the guest's afterwards.
 		 */
 		struct xform f = { .op = 0xba0f, .oplen = 2 };
 
-		emit_modrm_insn(&t->e, &f, 4, xabs(&t->cpu->lf.eager), 0, 1);
+		emit_modrm_insn(&t->e, &f, 4, xabs(&t->cpu->lf.eager), 8, 1);
 		t->host_valid = true;
 		return;
 	}
@@ -285,10 +309,8 @@ static void emit_slow_paths(struct tr *t)
 		}
 		emit_test_imm(&t->e, 4, xreg(S1), -1);
 		emit_jcc(&t->e, 5, t->jv->rt.exit_nospill);
-		if (s->reload) {
-			emit_push_m(&t->e, xabs(&t->cpu->lf.eager));
-			emit_popfq(&t->e);
-		}
+		if (s->reload)
+			tr_flags_load(&t->e, xabs(&t->cpu->lf.eager));
 		emit_jmp(&t->e, s->resume);
 	}
 }
@@ -331,21 +353,28 @@ static bool dbg_in_range(const struct insn *in)
 /*
  * RINGVM_JIT_PERFMAP=1: name every block in /tmp/perf-PID.map, the file
  * perf(1) reads to attribute samples in generated code (profiling only).
+ * RINGVM_JIT_PERFMAP=2 also appends each block's code as first emitted to
+ * /tmp/perf-PID.code: a line "ADDRESS SIZE guest_VADDR", then SIZE bytes
+ * (objdump -b binary -m i386:x86-64 disassembles them).
  */
 static void jit_perf_map(const struct jit_vcpu *jv, const struct jit_block *b)
 {
-	static FILE *f;
+	static FILE *f, *code;
 	static int on = -1;
 
 	if (on < 0) {
 		const char *e = getenv("RINGVM_JIT_PERFMAP");
 		char path[64];
 
-		on = e && *e == '1';
+		on = e && (*e == '1' || *e == '2');
 		if (on) {
 			snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)getpid());
 			f = fopen(path, "w");
 			on = f != NULL;
+		}
+		if (on && *e == '2') {
+			snprintf(path, sizeof(path), "/tmp/perf-%d.code", (int)getpid());
+			code = fopen(path, "w");
 		}
 		/* the routines at the buffer's start: their address is the buffer's (perf may report offsets) */
 		if (on)
@@ -356,6 +385,12 @@ static void jit_perf_map(const struct jit_vcpu *jv, const struct jit_block *b)
 		fprintf(f, "%llx %x guest_%llx\n", (unsigned long long)b->code, b->code_size,
 			(unsigned long long)b->vaddr);
 		fflush(f);
+	}
+	if (code) {
+		fprintf(code, "%llx %x guest_%llx\n", (unsigned long long)b->code, b->code_size,
+			(unsigned long long)b->vaddr);
+		fwrite((const void *)b->code, 1, b->code_size, code);
+		fflush(code);
 	}
 }
 
