@@ -197,6 +197,7 @@ struct rv_vcpu_stats {
 	bool translated;		/* the translator ran this vCPU */
 	uint64_t blocks;		/* blocks translated */
 	uint64_t code_bytes;		/* translated code in the cache now */
+	uint64_t code_emitted;		/* translated code generated in all, flushed or not */
 	uint64_t cache_bytes;		/* the code cache's size */
 	uint64_t cache_flushes;		/* whole-cache flushes (full, remap, reset) */
 	uint64_t invalidations;		/* blocks dropped because their guest code was written */

@@ -511,6 +511,7 @@ static int soft_get_stats(struct rv_vcpu *v, struct rv_vcpu_stats *stats)
 		stats->translated = true;
 		stats->blocks = j.blocks;
 		stats->code_bytes = j.code_bytes;
+		stats->code_emitted = j.code_emitted;
 		stats->cache_bytes = j.cache_bytes;
 		stats->cache_flushes = j.flushes;
 		stats->invalidations = j.invalidations;

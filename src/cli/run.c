@@ -170,7 +170,7 @@ static void run_print_stats(const struct machine_result *r)
 	}
 	fprintf(stderr, "ringvm: stats: engine: soft, translator: %llu blocks translated (%.1f bytes of code each), "
 		"code cache %.1f of %.0f MiB, %llu flushes, %llu blocks invalidated\n",
-		(unsigned long long)st->blocks, (double)st->code_bytes / (double)blocks,
+		(unsigned long long)st->blocks, (double)st->code_emitted / (double)blocks,
 		(double)st->code_bytes / 1048576.0, (double)st->cache_bytes / 1048576.0,
 		(unsigned long long)st->cache_flushes, (unsigned long long)st->invalidations);
 	fprintf(stderr, "ringvm: stats: translator: %llu exits chained, %llu unchained block exits, "

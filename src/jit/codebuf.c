@@ -79,6 +79,16 @@ void jit_free_low(void *p, size_t size)
 	munmap(p, size);
 }
 
+void codebuf_release_written(struct codebuf *cb, size_t from, size_t to)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	from = (from + page - 1) & ~(page - 1);
+	to &= ~(page - 1);
+	if (to > from)
+		madvise(cb->rw + from, to - from, MADV_DONTNEED);	/* a hint: failure costs only memory */
+}
+
 bool jit_host_supported(const char **why)
 {
 #if defined(__x86_64__) && defined(__linux__)

@@ -21,6 +21,13 @@ struct codebuf {
 };
 
 int codebuf_init(struct codebuf *cb, size_t size);
+/*
+ * The writable view's pages of [from, to) are not needed for now: drop
+ * them from this view (the memfd keeps the code, and a later write to them,
+ * a chaining patch, maps them again), so code written once counts once in
+ * the resident size and not once per view.
+ */
+void codebuf_release_written(struct codebuf *cb, size_t from, size_t to);
 void codebuf_fini(struct codebuf *cb);
 
 static inline intptr_t codebuf_delta(const struct codebuf *cb)

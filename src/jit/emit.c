@@ -294,6 +294,34 @@ void emit_rorx(struct emit *e, unsigned dst, unsigned src, unsigned imm)
 	emit_u8(e, imm);
 }
 
+/* An SSE2 form: 66/F3 prefix, 0F op, ModRM with an XMM register (codes 0-15 as for GPRs). */
+static void sse_insn(struct emit *e, unsigned prefix, unsigned op, unsigned xmm, struct xop rm)
+{
+	struct xform f = { .p66 = prefix == 0x66, .rep = prefix == 0xf3 ? 0xf3 : 0, .op = 0x0f | op << 8, .oplen = 2 };
+
+	emit_modrm_insn(e, &f, xmm, rm, 0, 0);
+}
+
+void emit_movq_load_xmm(struct emit *e, unsigned xmm, struct xop m)
+{
+	sse_insn(e, 0xf3, 0x7e, xmm, m);
+}
+
+void emit_movq_store_xmm(struct emit *e, struct xop m, unsigned xmm)
+{
+	sse_insn(e, 0x66, 0xd6, xmm, m);
+}
+
+void emit_paddq(struct emit *e, unsigned xmm, struct xop m)
+{
+	sse_insn(e, 0x66, 0xd4, xmm, m);
+}
+
+void emit_psubq(struct emit *e, unsigned xmm, struct xop m)
+{
+	sse_insn(e, 0x66, 0xfb, xmm, m);
+}
+
 void emit_lahf(struct emit *e)
 {
 	emit_u8(e, 0x9f);

@@ -105,6 +105,11 @@ void emit_test_imm(struct emit *e, unsigned size, struct xop rm, int32_t imm);
 /* RORX dst, src, imm (BMI2; no flags): 64-bit registers. */
 void emit_rorx(struct emit *e, unsigned dst, unsigned src, unsigned imm);
 
+/* SSE2 on a qword in an XMM register (PADDQ/PSUBQ: a 16-byte aligned memory operand). */
+void emit_movq_load_xmm(struct emit *e, unsigned xmm, struct xop m);	/* movq xmm, m64 */
+void emit_movq_store_xmm(struct emit *e, struct xop m, unsigned xmm);	/* movq m64, xmm */
+void emit_paddq(struct emit *e, unsigned xmm, struct xop m);
+void emit_psubq(struct emit *e, unsigned xmm, struct xop m);
 /* LAHF / SAHF (in 64-bit mode where CPUID 8000_0001h ECX bit 0 says so). */
 void emit_lahf(struct emit *e);
 void emit_sahf(struct emit *e);

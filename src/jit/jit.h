@@ -51,6 +51,7 @@ void jit_vcpu_flush(struct jit_vcpu *jv);
 struct jit_stats {
 	uint64_t blocks;		/* blocks translated */
 	uint64_t code_bytes;		/* code in the cache now */
+	uint64_t code_emitted;		/* code generated, flushed or not */
 	uint64_t cache_bytes;		/* the cache's size */
 	uint64_t flushes;		/* whole-cache flushes (full, remap, reset) */
 	uint64_t invalidations;		/* blocks dropped because their code was written */

@@ -12,7 +12,12 @@
  *    cpu->lf.eager in the CC_LAHF form (lf.op == CC_LAHF, set by the C
  *    side on entry and after each helper); inside a block they may be in the
  *    host's RFLAGS only;
- *  - the host stack is 16-byte aligned in translated code.
+ *  - the host stack is 16-byte aligned in translated code;
+ *  - cpu->icount lives in XMM15 (JIT_ICOUNT) while translated code runs:
+ *    stored on every exit and around every call of C, loaded on entry.
+ *    A register, not memory: the add at each block's entry and the
+ *    subtract at a taken Jcc would otherwise make a chain of
+ *    read-modify-writes through one address that every loop waits on.
  */
 #ifndef RV_JIT_PRIV_H
 #define RV_JIT_PRIV_H
@@ -34,6 +39,8 @@ static inline bool greg_mapped(unsigned g)
 }
 
 #define JIT_MAX_INSNS   64		/* guest instructions in one block */
+#define JIT_RW_WINDOW   (1u << 20)	/* writable view kept mapped behind the emitter (translate.c) */
+#define JIT_ICOUNT      15		/* the XMM register holding cpu->icount (see above) */
 #define JIT_MAX_VCPUS   64
 #define JC_BITS         12		/* indirect-branch target cache entries per privilege: 1 << JC_BITS */
 #define JIT_HASH_BITS   16		/* block hash buckets */
@@ -71,7 +78,7 @@ struct jit_exit {
 
 /* An instruction the interpreter's handler runs: a fallback, or a memory access's slow path. */
 struct jit_slow {
-	const struct insn *in;
+	struct insn in;			/* a copy: a block keeps only the instructions the interpreter may run */
 	uint64_t rip;
 	struct jit_block *blk;
 	uint16_t index;			/* the block's instructions before this one */
@@ -93,7 +100,6 @@ struct jit_block {
 	struct jit_exit *exits;
 	unsigned nexits;
 	struct jit_exit *incoming;	/* exits chained into this block */
-	struct insn *insns;
 };
 
 /*
@@ -125,6 +131,8 @@ struct jit_ctx {
 	uint64_t last_exit;		/* struct jit_exit * taken, or 0 / JIT_EXIT_JC_MISS: cpu->s.rip says where */
 	uint64_t helper_slow;		/* jit_helper_slow */
 	uint64_t tmp;			/* a value kept across a second TLB check */
+	/* {n, 0}: the 16-byte operands of PADDQ/PSUBQ on the instruction count (JIT_ICOUNT) */
+	uint64_t counts[JIT_MAX_INSNS + 1][2] __attribute__((aligned(16)));
 	struct jc_entry jc[2][1u << JC_BITS];
 };
 
@@ -162,6 +170,7 @@ struct jit_vcpu {
 	struct codebuf cb;
 	struct jit_routines rt;
 	size_t code_used;
+	size_t rw_released;		/* the writable view is released up to here (codebuf_release_written) */
 	struct arena arena;
 	struct jit_block *hash[1u << JIT_HASH_BITS];
 	struct jit_block *pages[1u << JIT_PAGE_BITS];

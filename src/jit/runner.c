@@ -148,6 +148,8 @@ int jit_vcpu_create(struct jit_vm *vm, struct cpu *cpu, struct jit_vcpu **out)
 		goto fail;
 	}
 	jc_clear(jv);
+	for (unsigned n = 0; n <= JIT_MAX_INSNS; n++)
+		jv->ctx->counts[n][0] = n;
 	err = codebuf_init(&jv->cb, vm->cache_bytes);
 	if (err)
 		goto fail;
@@ -211,6 +213,7 @@ void jit_flush(struct jit_vcpu *jv)
 	memset(jv->hash, 0, sizeof(jv->hash));
 	memset(jv->pages, 0, sizeof(jv->pages));
 	jv->code_used = (size_t)(jv->rt.start - (uintptr_t)jv->cb.rx);
+	jv->rw_released = jv->code_used;
 	jv->cur = NULL;
 	jc_clear(jv);
 	jv->st.flushes++;

@@ -33,11 +33,6 @@ static void align16(struct emit *e)
 
 /*
  * The target cache lookup for one privilege: S1 holds the guest target.
- * A hit needs the address and the code generation of the fill (TLB
- * flushes, mode changes and invalidations all bump cpu->code_gen).
- */
-/*
- * The target cache lookup for one privilege: S1 holds the guest target.
  * A hit needs the address and the mapping generation of the fill (TLB
  * flushes and mode changes change the generations). RIP is stored first,
  * so that S1 is free for the generation compare and a miss has it set.
@@ -87,12 +82,14 @@ int jit_emit_routines(struct jit_vcpu *jv)
 	emit_alu_imm(&e, 8, 5, xreg(H_RSP), 8);		/* 16-byte aligned from here on */
 	emit_mov_rr(&e, 8, S1, H_RDI);
 	reload_all(&e, cpu);
+	emit_movq_load_xmm(&e, JIT_ICOUNT, xabs(&cpu->icount));
 	emit_jmp_r(&e, S1);
 
 	align16(&e);
 	jv->rt.exit_spill = emit_rx(&e);
 	spill_all(&e, cpu);
 	jv->rt.exit_nospill = emit_rx(&e);
+	emit_movq_store_xmm(&e, xabs(&cpu->icount), JIT_ICOUNT);
 	emit_alu_imm(&e, 8, 0, xreg(H_RSP), 8);
 	for (unsigned i = sizeof(saved); i-- > 0;)
 		emit_pop_r(&e, saved[i]);
@@ -111,6 +108,7 @@ int jit_emit_routines(struct jit_vcpu *jv)
 	align16(&e);
 	jv->rt.slow = emit_rx(&e);
 	spill_all(&e, cpu);
+	emit_movq_store_xmm(&e, xabs(&cpu->icount), JIT_ICOUNT);
 	emit_mov_imm(&e, H_RDI, (uint64_t)(uintptr_t)cpu);
 	emit_mov_rr(&e, 8, H_RSI, S1);
 	emit_alu_imm(&e, 8, 5, xreg(H_RSP), 8);
@@ -118,6 +116,7 @@ int jit_emit_routines(struct jit_vcpu *jv)
 	emit_alu_imm(&e, 8, 0, xreg(H_RSP), 8);
 	emit_mov_rr(&e, 8, S1, H_RAX);
 	reload_all(&e, cpu);
+	emit_movq_load_xmm(&e, JIT_ICOUNT, xabs(&cpu->icount));
 	emit_ret(&e);
 
 	for (unsigned p = 0; p < 2; p++) {
@@ -143,7 +142,7 @@ int jit_emit_routines(struct jit_vcpu *jv)
 uint64_t jit_helper_slow(struct cpu *cpu, const struct jit_slow *d)
 {
 	struct jit_vcpu *jv = cpu->xlat_ctx;
-	const struct insn *in = d->in;
+	const struct insn *in = &d->in;
 	struct jit_block *b = d->blk;
 	uint64_t fall = d->rip + in->len;
 

@@ -50,6 +50,7 @@ struct tr {
 	struct tr_side side[JIT_MAX_INSNS];
 	unsigned nside;
 	struct tr_slow slow[JIT_MAX_INSNS];	/* (not cleared with the rest: filled per instruction) */
+	struct jit_exit exits[JIT_MAX_INSNS + 2];	/* the block's, until emit_exit_stubs() places them */
 };
 
 /* Flag bookkeeping (translate.c). */

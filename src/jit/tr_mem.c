@@ -58,6 +58,8 @@ void tr_ea(struct tr *t, const struct insn *in, int32_t extra)
 		unsigned index = in->index == REG_NONE ? H_NONE : addr_reg(t, in->index, S2);
 
 		/* disp is a sign-extended 32-bit value; lea wraps it at the address size */
+		if (base == S1 && index == H_NONE && asize == 8 && (int32_t)(in->disp + extra) == 0)
+			return;	/* [r10] or [r11]: the load from cpu->s.gpr is the address */
 		emit_lea(&t->e, asize, S1, xmem(base, index, in->scale, (int32_t)(in->disp + extra)));
 	}
 }

@@ -114,7 +114,7 @@ static struct jit_slow *slow_desc(struct tr *t, bool ends)
 	struct jit_slow *d = arena_alloc(&t->jv->arena, sizeof(*d));
 
 	if (d)
-		*d = (struct jit_slow){ .in = t->in, .rip = t->rip, .blk = t->b, .index = (uint16_t)t->i,
+		*d = (struct jit_slow){ .in = *t->in, .rip = t->rip, .blk = t->b, .index = (uint16_t)t->i,
 					.ends = ends };
 	return d;
 }
@@ -143,7 +143,7 @@ static void tr_fallback(struct tr *t, bool ends)
 
 static struct jit_exit *new_exit(struct tr *t, unsigned kind, uint64_t target)
 {
-	struct jit_exit *x = &t->b->exits[t->b->nexits++];
+	struct jit_exit *x = &t->exits[t->b->nexits++];
 
 	*x = (struct jit_exit){ .kind = (uint8_t)kind, .target = target, .from = t->b };
 	return x;
@@ -210,7 +210,7 @@ static void emit_side_exits(struct tr *t)
 		t->ctx_valid = !x->save;
 		t->host_valid = true;
 		if (x->rest)
-			tr_flags_to_ctx(t), emit_alu_imm(&t->e, 8, 5, xabs(&t->cpu->icount), (int32_t)x->rest);
+			emit_psubq(&t->e, JIT_ICOUNT, xabs(t->jv->ctx->counts[x->rest]));
 		tr_exit_to(t, x->target);
 	}
 }
@@ -319,6 +319,15 @@ static void emit_exit_stubs(struct tr *t)
 {
 	struct jit_block *b = t->b;
 
+	/* the exits move to their final place before anything holds their address */
+	if (!b->nexits)
+		return;
+	b->exits = arena_alloc(&t->jv->arena, b->nexits * sizeof(struct jit_exit));
+	if (!b->exits) {
+		t->e.overflow = true;
+		return;
+	}
+	memcpy(b->exits, t->exits, b->nexits * sizeof(struct jit_exit));
 	for (unsigned k = 0; k < b->nexits; k++) {
 		struct jit_exit *x = &b->exits[k];
 
@@ -419,7 +428,7 @@ static bool emit_block(struct tr *t, struct insn *insns)
 	emit_alu_imm(&t->e, 4, 7, xabs(&cpu->exit_req), 0);
 	entry_exit = emit_jcc(&t->e, 5, emit_rx(&t->e));
 	b->body = emit_rx(&t->e);
-	emit_alu_imm(&t->e, 8, 0, xabs(&cpu->icount), b->ninsn);
+	emit_paddq(&t->e, JIT_ICOUNT, xabs(t->jv->ctx->counts[b->ninsn]));
 	t->host_valid = false;
 	t->ctx_valid = true;
 
@@ -510,19 +519,14 @@ struct jit_block *jit_translate(struct jit_vcpu *jv, uint64_t vaddr, uint64_t pa
 	b->key = key;
 	b->nbytes = (uint16_t)nbytes;
 	b->ninsn = (uint16_t)n;
-	b->insns = arena_alloc(&jv->arena, n * sizeof(struct insn));
-	b->exits = arena_alloc(&jv->arena, (n + 2) * sizeof(struct jit_exit));
-	if (!b->insns || !b->exits)
-		return NULL;
-	memcpy(b->insns, insns, n * sizeof(struct insn));
 	t->jv = jv;
 	t->cpu = jv->cpu;
 	t->b = b;
 	t->key = key;
 	t->ripmask = (key & KEY_64) ? ~0ull : 0xffffffffull;
 	t->e = jit_emitter(jv);
-	liveness(t, b->insns, n);
-	if (!emit_block(t, b->insns)) {
+	liveness(t, insns, n);
+	if (!emit_block(t, insns)) {
 		jv->full = true;
 		return NULL;
 	}
@@ -538,12 +542,18 @@ struct jit_block *jit_translate(struct jit_vcpu *jv, uint64_t vaddr, uint64_t pa
 		fprintf(stderr, "\n");
 	}
 	jv->code_used = (size_t)(t->e.p - jv->cb.rw);
+	/* keep the last JIT_RW_WINDOW written in the writable view: the blocks that chaining patches first */
+	if (jv->code_used > jv->rw_released + 2 * JIT_RW_WINDOW) {
+		codebuf_release_written(&jv->cb, jv->rw_released, jv->code_used - JIT_RW_WINDOW);
+		jv->rw_released = jv->code_used - JIT_RW_WINDOW;
+	}
 	b->valid = true;
 	b->hnext = jv->hash[jit_hash(vaddr, pa, key)];
 	jv->hash[jit_hash(vaddr, pa, key)] = b;
 	b->pnext = jv->pages[(pa >> 12) & ((1u << JIT_PAGE_BITS) - 1)];
 	jv->pages[(pa >> 12) & ((1u << JIT_PAGE_BITS) - 1)] = b;
 	jv->st.blocks++;
+	jv->st.code_emitted += b->code_size;
 	return b;
 }
 

@@ -277,6 +277,7 @@ static void stats_add(struct rv_vcpu_stats *sum, const struct rv_vcpu_stats *st)
 	sum->translated |= st->translated;
 	sum->blocks += st->blocks;
 	sum->code_bytes += st->code_bytes;
+	sum->code_emitted += st->code_emitted;
 	if (st->cache_bytes > sum->cache_bytes)
 		sum->cache_bytes = st->cache_bytes;
 	sum->cache_flushes += st->cache_flushes;
