@@ -7,7 +7,9 @@
 # NAME.status holds QEMU's status; QEMU's 0 (triple fault with -no-reboot)
 # is ringvm's triple-fault status 4 for the triple guest (poweroff's 0, an
 # ACPI S5, is 0 under both). A guest with no .expected, or whose
-# binary did not build, is a skip, not a pass.
+# binary did not build, is a skip, not a pass. Each guest runs on both
+# engines of --engine soft: the translator (the default) and, with
+# --interpreter, the reference; both must give the expected output and status.
 . "$(dirname "$0")/testlib"
 
 src=$(cd "$(dirname "$0")/../guests" && pwd)
@@ -69,6 +71,15 @@ for asm in "$src"/*.asm; do
 		sed 's/^/    stderr: /' "$TMP/$name.err" | head -n 30
 		continue
 	fi
+	timeout "$TIMEOUT" "$RINGVM" run $load "$bin" --debug-exit --interpreter $args \
+		>"$TMP/$name.interp" 2>"$TMP/$name.interp-err" </dev/null
+	irc=$?
+	if ! cmp -s "$TMP/$name.interp" "$exp" || [ "$irc" != "$want" ]; then
+		bad "$name: the interpreter differs from $name.expected (status $irc, want $want):"
+		diff "$exp" "$TMP/$name.interp" | head -n 20 | sed 's/^/    /'
+		sed 's/^/    stderr: /' "$TMP/$name.interp-err" | head -n 30
+		continue
+	fi
 	if $have_qemu; then
 		"$src/run-qemu.sh" "$bin" >"$TMP/$name.qemu" 2>/dev/null
 		qrc=$?
@@ -81,9 +92,9 @@ for asm in "$src"/*.asm; do
 			bad "$name: QEMU status $qrc, want $qemu_want"
 			continue
 		fi
-		ok "$name (status $rc, same output as QEMU)"
+		ok "$name (status $rc on both engines, same output as QEMU)"
 	else
-		ok "$name (status $rc; QEMU not installed, not compared)"
+		ok "$name (status $rc on both engines; QEMU not installed, not compared)"
 	fi
 done
 $have_qemu || echo "note: qemu-system-x86_64 not found: outputs not compared with QEMU"

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Boots Debian 12's stock kernel to the busybox shell of scripts/make-initramfs
-# for each configuration (entry:cpus; default 64:1 64g:2 64:4 32:1 vmlinux:1)
+# for each configuration (entry:cpus; default 64:1 64g:2 64:4 32:1 vmlinux:1 64i:2)
 # and checks a running system through the serial console, as issue 3's
 # "Tests" asks. The entry is how the kernel starts:
 #   64       the bzImage's payload decompressed by ringvm, the vmlinux entered
@@ -10,6 +10,8 @@
 #   32       the 32-bit entry (always the kernel's own decompressor)
 #   vmlinux  the uncompressed ELF vmlinux, taken out of the bzImage by
 #            scripts/extract-vmlinux, given as --kernel
+#   64i      as 64, on the interpreter (--interpreter): the reference engine
+#            boots the same system as the translator
 # The checks:
 #   boot    the initramfs's /init marker and then the shell prompt appear
 #   nproc   equals --cpus
@@ -41,7 +43,7 @@
 # the clocksource watchdog ("unstable") are printed as notes, not failures.
 #
 # Environment: RINGVM (default build/ringvm), BUILD (logs in $BUILD/linux),
-# LINUX_SHELL_CONFIGS (default "64:1 64g:2 64:4 32:1 vmlinux:1"), LINUX_BOOT_TIMEOUT
+# LINUX_SHELL_CONFIGS (default "64:1 64g:2 64:4 32:1 vmlinux:1 64i:2"), LINUX_BOOT_TIMEOUT
 # seconds to the prompt (default 900), LINUX_CMD_TIMEOUT seconds per command
 # (default 120), LINUX_MEM (default 512M), LINUX_REQUIRE=1 to fail instead of
 # skip when the kernel or busybox cannot be downloaded.
@@ -51,7 +53,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 RINGVM=${RINGVM:-$top/build/ringvm}
 BUILD=${BUILD:-build}
-CONFIGS=${LINUX_SHELL_CONFIGS:-64:1 64g:2 64:4 32:1 vmlinux:1}
+CONFIGS=${LINUX_SHELL_CONFIGS:-64:1 64g:2 64:4 32:1 vmlinux:1 64i:2}
 BOOT_TIMEOUT=${LINUX_BOOT_TIMEOUT:-900}
 CMD_TIMEOUT=${LINUX_CMD_TIMEOUT:-120}
 MEM=${LINUX_MEM:-512M}
@@ -159,6 +161,7 @@ for cfg in $CONFIGS; do
 	case $entry in
 	64|32) boot=(--kernel "$kernel" --boot-entry "$entry") ;;
 	64g) boot=(--kernel "$kernel" --boot-entry 64 --decompress guest) ;;
+	64i) boot=(--kernel "$kernel" --boot-entry 64 --interpreter) ;;
 	vmlinux)
 		vmlinux="$logdir/vmlinux"
 		if [ ! -s "$vmlinux" ] || [ "$vmlinux" -ot "$kernel" ]; then
