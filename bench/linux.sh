@@ -14,6 +14,9 @@
 #                    only (rvbench.jobs=none), when ringvm has the option
 #   ringvm-interp    --interpreter, with BENCH_INTERPRETER=1, when ringvm has
 #                    the option
+#   ringvm-vmlinux   the uncompressed vmlinux qemu-pvh boots (nothing to
+#                    decompress): boot only, ringvm's fastest path against
+#                    QEMU's
 #   qemu-pc          -M pc on the bzImage (SeaBIOS, the kernel decompresses
 #                    itself: the path ringvm's guest decompression takes)
 #   qemu-pvh         -M pc on the uncompressed vmlinux through its PVH ELF
@@ -80,12 +83,14 @@ if [ "${BENCH_INTERPRETER:-0}" = 1 ]; then
 		notes+=("BENCH_INTERPRETER=1, but ringvm has no --interpreter: no interpreter column")
 	fi
 fi
+# the uncompressed kernel of the fastest boot paths (ringvm-vmlinux, qemu-pvh)
+vmlinux=$out/vmlinux-$kver
+if ! [ "$vmlinux" -nt "$kernel" ]; then
+	"$top/scripts/extract-vmlinux" "$kernel" "$vmlinux.tmp" && mv "$vmlinux.tmp" "$vmlinux" ||
+		die "scripts/extract-vmlinux failed"
+fi
+configs="$configs ringvm-vmlinux"
 if command -v "$QEMU" >/dev/null; then
-	vmlinux=$out/vmlinux-$kver
-	if ! [ "$vmlinux" -nt "$kernel" ]; then
-		"$top/scripts/extract-vmlinux" "$kernel" "$vmlinux.tmp" && mv "$vmlinux.tmp" "$vmlinux" ||
-			die "scripts/extract-vmlinux failed"
-	fi
 	configs="$configs qemu-pc qemu-pvh"
 else
 	notes+=("no $QEMU: no QEMU columns (scripts/deps installs qemu-system-x86)")
@@ -108,6 +113,11 @@ ringvm_extra=(${BENCH_RINGVM_FLAGS:-})
 config() {
 	local dec=() jobs=""
 	case "$1" in
+	ringvm-vmlinux)
+		vmm=ringvm vpath=vmlinux flags="--kernel vmlinux ${ringvm_extra[*]}"
+		cmd=("$RINGVM" run --kernel "$vmlinux" --initrd "$initrd" --append "$append rvbench.jobs=none"
+			--mem 256M --cpus 1 --stats "${ringvm_extra[@]}")
+		;;
 	ringvm | ringvm-interp | ringvm-guestdec)
 		vmm=ringvm vpath=bzimage
 		if [ $decompress = 1 ] && [ "$1" = ringvm-guestdec ]; then

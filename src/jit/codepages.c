@@ -71,37 +71,56 @@ void jit_mark_code(struct jit_vcpu *jv, uint64_t pa, unsigned len)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
-/* Drop this vCPU's translations of page pfn. */
-void jit_invalidate_page(struct jit_vcpu *jv, uint64_t pfn)
+/* Make block b unreachable: invalid, out of the hash and the target cache, no jump chained into it. */
+static void drop_block(struct jit_vcpu *jv, struct jit_block *b)
 {
-	struct jit_block **pp = &jv->pages[pfn & ((1u << JIT_PAGE_BITS) - 1)];
+	b->valid = false;
+	jv->st.invalidations++;
+	/* whoever jumps straight into it goes back through its stub */
+	for (struct jit_exit *x = b->incoming; x; x = x->in_next) {
+		emit_patch_rel32(x->field, codebuf_delta(&jv->cb), x->stub);
+		x->to = NULL;
+	}
+	b->incoming = NULL;
+	/* and it leaves the hash */
+	for (struct jit_block **hp = &jv->hash[jit_hash(b->vaddr, b->pa, b->key)]; *hp; hp = &(*hp)->hnext)
+		if (*hp == b) {
+			*hp = b->hnext;
+			break;
+		}
+	jit_jc_forget(jv, b->vaddr);
+}
 
+/*
+ * Drop the blocks of one page list (by first page, or by second: pa2 and
+ * pnext2) that lie in page pfn; unlink the invalid ones met on the way
+ * (a block in both lists stays in the other once dropped through one).
+ */
+static void drop_listed(struct jit_vcpu *jv, struct jit_block **pp, uint64_t pfn, bool second)
+{
 	while (*pp) {
 		struct jit_block *b = *pp;
+		struct jit_block **next = second ? &b->pnext2 : &b->pnext;
 
-		if (b->pa >> 12 != pfn) {
-			pp = &b->pnext;
+		if ((second ? b->pa2 : b->pa) >> 12 != pfn && b->valid) {
+			pp = next;
 			continue;
 		}
-		*pp = b->pnext;
-		b->valid = false;
-		jv->st.invalidations++;
-		/* whoever jumps straight into it goes back through its stub */
-		for (struct jit_exit *x = b->incoming; x; x = x->in_next) {
-			emit_patch_rel32(x->field, codebuf_delta(&jv->cb), x->stub);
-			x->to = NULL;
-		}
-		b->incoming = NULL;
-		/* and it leaves the hash */
-		for (struct jit_block **hp = &jv->hash[jit_hash(b->vaddr, b->pa, b->key)]; *hp; hp = &(*hp)->hnext)
-			if (*hp == b) {
-				*hp = b->hnext;
-				break;
-			}
-		jit_jc_forget(jv, b->vaddr);
-		if (jv->cur && jv->cur->pa >> 12 == pfn)
-			jv->stop = true;
+		*pp = *next;
+		if (b->valid)
+			drop_block(jv, b);
 	}
+}
+
+/* Drop this vCPU's translations of page pfn: the blocks that start in it, and those that run on into it. */
+void jit_invalidate_page(struct jit_vcpu *jv, uint64_t pfn)
+{
+	unsigned h = pfn & ((1u << JIT_PAGE_BITS) - 1);
+
+	drop_listed(jv, &jv->pages[h], pfn, false);
+	drop_listed(jv, &jv->pages2[h], pfn, true);
+	if (jv->cur && (jv->cur->pa >> 12 == pfn || jv->cur->pa2 >> 12 == pfn))
+		jv->stop = true;
 }
 
 /* Queue page pfn (or everything, pfn = ~0) for vCPU o, and make it look soon. */

@@ -86,8 +86,17 @@ struct jit_slow {
 	uint8_t slow_path;		/* an inline check (TLB, canonical target) failed; else not translated */
 };
 
+/*
+ * A block may run on into the next virtual page (an instruction that
+ * crosses the boundary, and those after it): pa2 is that page's physical
+ * address, which its entry checks against the instruction TLB each time,
+ * or JIT_NO_PA2.
+ */
+#define JIT_NO_PA2 (~0ull)
+
 struct jit_block {
 	uint64_t vaddr, pa;
+	uint64_t pa2;
 	uint32_t key;
 	uint16_t nbytes, ninsn;
 	uintptr_t code;			/* entry, executable view */
@@ -96,6 +105,7 @@ struct jit_block {
 	bool valid;
 	struct jit_block *hnext;	/* hash bucket */
 	struct jit_block *pnext;	/* blocks of the same guest-physical page */
+	struct jit_block *pnext2;	/* blocks whose second page is the same (pa2) */
 	struct jit_exit entry_exit;	/* taken when an exit request is pending at entry */
 	struct jit_exit *exits;
 	unsigned nexits;
@@ -174,6 +184,7 @@ struct jit_vcpu {
 	struct arena arena;
 	struct jit_block *hash[1u << JIT_HASH_BITS];
 	struct jit_block *pages[1u << JIT_PAGE_BITS];
+	struct jit_block *pages2[1u << JIT_PAGE_BITS];	/* by pa2, linked by pnext2 */
 	uint32_t last_key;		/* of the last run, to drop the target cache when it changes */
 	uint64_t mem_gen;		/* cpu->mem->generation the translations were made under */
 
@@ -195,11 +206,16 @@ struct jit_vcpu {
 	bool has_bmi2;
 };
 
-/* translate.c: translate the block at (vaddr, pa) from the guest bytes at host; NULL if not possible. */
+/*
+ * translate.c: translate the block at (vaddr, pa) from the guest bytes at
+ * host, avail of them to the end of the page; if the next page is
+ * executable (in the instruction TLB), pa2 and host2 say where it is, else
+ * pa2 is JIT_NO_PA2. NULL if not possible.
+ */
 struct tr;
 void jit_translator_free(struct jit_vcpu *jv);
 struct jit_block *jit_translate(struct jit_vcpu *jv, uint64_t vaddr, uint64_t pa, uint32_t key,
-				const uint8_t *host, unsigned avail);
+				const uint8_t *host, unsigned avail, uint64_t pa2, const uint8_t *host2);
 
 /* runtime.c: emit the common routines at the start of the code buffer. */
 int jit_emit_routines(struct jit_vcpu *jv);

@@ -212,6 +212,7 @@ void jit_flush(struct jit_vcpu *jv)
 	arena_reset(&jv->arena);
 	memset(jv->hash, 0, sizeof(jv->hash));
 	memset(jv->pages, 0, sizeof(jv->pages));
+	memset(jv->pages2, 0, sizeof(jv->pages2));
 	jv->code_used = (size_t)(jv->rt.start - (uintptr_t)jv->cb.rx);
 	jv->rw_released = jv->code_used;
 	jv->cur = NULL;
@@ -292,12 +293,38 @@ static bool may_go_on(const struct cpu *cpu)
 	       !cpu->replay.count && !(cpu->intercepts & RV_INTERCEPT_SINGLESTEP);
 }
 
-static struct jit_block *hash_find(struct jit_vcpu *jv, uint64_t vaddr, uint64_t pa, uint32_t key)
+/* pa2: the next page's physical address as the instruction TLB has it now, or JIT_NO_PA2 */
+static struct jit_block *hash_find(struct jit_vcpu *jv, uint64_t vaddr, uint64_t pa, uint64_t pa2, uint32_t key)
 {
 	for (struct jit_block *b = jv->hash[jit_hash(vaddr, pa, key)]; b; b = b->hnext)
-		if (b->vaddr == vaddr && b->pa == pa && b->key == key)
+		if (b->vaddr == vaddr && b->pa == pa && b->key == key && (b->pa2 == JIT_NO_PA2 || b->pa2 == pa2))
 			return b;
 	return NULL;
+}
+
+/*
+ * The page after lin's, if the instruction TLB holds it as executable
+ * RAM: its physical address, and its host address in *host. Not walked:
+ * a block runs into it only once a fetch from it has succeeded (the
+ * interpreter's, of the instruction that crosses), so that a fault there
+ * is raised by the instruction that meets it, after those before it.
+ */
+static uint64_t next_page(struct jit_vcpu *jv, uint64_t lin, const uint8_t **host)
+{
+	struct cpu *cpu = jv->cpu;
+	uint64_t lin2 = (lin | 0xfff) + 1, pa2;
+	unsigned priv = cpu->s.cpl == 3, idx = (lin2 >> 12) & TLB_MASK;
+	const struct tlb_entry *e = &cpu->tlb[priv][idx];
+
+	if (cpu->mode == MODE_LONG64 ? !canonical(lin2) : lin2 > 0xffffffffu)
+		return JIT_NO_PA2;
+	if (e->tag_exec != tlb_key(cpu, lin2))
+		return JIT_NO_PA2;
+	pa2 = cpu->tlbi[priv][idx].pa;
+	if (pa2 >> 12 >= jv->vm->npages)
+		return JIT_NO_PA2;
+	*host = (const uint8_t *)tlb_host(e, lin2);
+	return pa2;
 }
 
 /*
@@ -313,6 +340,8 @@ static struct jit_block *lookup(struct jit_vcpu *jv, uint32_t key)
 	uint64_t lin = cpu->s.rip, pa;
 	unsigned priv = cpu->s.cpl == 3, idx;
 	const struct tlb_entry *e;
+	const uint8_t *host2 = NULL;
+	uint64_t pa2;
 	struct jit_block *b;
 
 	if (cpu->mode == MODE_LONG64 ? !canonical(lin) : lin > 0xffffffffu)
@@ -329,16 +358,17 @@ static struct jit_block *lookup(struct jit_vcpu *jv, uint32_t key)
 	pa = cpu->tlbi[priv][idx].pa | (lin & 0xfff);
 	if (pa >> 12 >= jv->vm->npages)
 		return NULL;
-	b = hash_find(jv, lin, pa, key);
+	pa2 = next_page(jv, lin, &host2);
+	b = hash_find(jv, lin, pa, pa2, key);
 	if (b)
 		return b;
-	b = jit_translate(jv, lin, pa, key, (const uint8_t *)tlb_host(e, lin),
-			  4096 - (unsigned)(lin & 0xfff));
+	b = jit_translate(jv, lin, pa, key, (const uint8_t *)tlb_host(e, lin), 4096 - (unsigned)(lin & 0xfff),
+			  pa2, host2);
 	if (!b && jv->full) {
 		/* out of room: start afresh, once */
 		jit_flush(jv);
 		b = jit_translate(jv, lin, pa, key, (const uint8_t *)tlb_host(e, lin),
-				  4096 - (unsigned)(lin & 0xfff));
+				  4096 - (unsigned)(lin & 0xfff), pa2, host2);
 	}
 	return b;
 }

@@ -420,14 +420,32 @@ static bool emit_block(struct tr *t, struct insn *insns)
 {
 	struct jit_block *b = t->b;
 	struct cpu *cpu = t->cpu;
-	uint8_t *entry_exit;
+	uint8_t *entry_exit[3];
+	unsigned nentry = 0;
 	bool ended = false;
 
 	b->code = emit_rx(&t->e);
 	/* an exit request (kick, interrupt, another vCPU's invalidation) is served before the block runs */
 	emit_alu_imm(&t->e, 4, 7, xabs(&cpu->exit_req), 0);
-	entry_exit = emit_jcc(&t->e, 5, emit_rx(&t->e));
+	entry_exit[nentry++] = emit_jcc(&t->e, 5, emit_rx(&t->e));
 	b->body = emit_rx(&t->e);
+	if (b->pa2 != JIT_NO_PA2) {
+		/*
+		 * The block runs on into the next page: whoever jumps here (a
+		 * chained exit, the target cache) knows only the first page's
+		 * mapping, so the second is looked up here, as fetching it
+		 * would: its instruction TLB entry, by tag and physical page.
+		 */
+		uint64_t lin2 = tr_addr(t, (b->vaddr | 0xfff) + 1);
+		unsigned priv = !!(t->key & KEY_CPL3), idx = (unsigned)(lin2 >> 12) & TLB_MASK;
+
+		emit_mov_imm(&t->e, S1, lin2);
+		emit_alu_rm_r(&t->e, 8, 7, xabs(&cpu->tlb[priv][idx].tag_exec), S1);
+		entry_exit[nentry++] = emit_jcc(&t->e, 5, emit_rx(&t->e));
+		emit_mov_imm(&t->e, S1, b->pa2);
+		emit_alu_rm_r(&t->e, 8, 7, xabs(&cpu->tlbi[priv][idx].pa), S1);
+		entry_exit[nentry++] = emit_jcc(&t->e, 5, emit_rx(&t->e));
+	}
 	emit_paddq(&t->e, JIT_ICOUNT, xabs(t->jv->ctx->counts[b->ninsn]));
 	t->host_valid = false;
 	t->ctx_valid = true;
@@ -466,7 +484,8 @@ static bool emit_block(struct tr *t, struct insn *insns)
 	emit_slow_paths(t);
 	/* the entry exit: RIP is the block's start, nothing retired */
 	b->entry_exit = (struct jit_exit){ .kind = JX_ENTRY, .target = b->vaddr, .from = b };
-	emit_patch_rel32(entry_exit, t->e.rx_delta, emit_rx(&t->e));
+	for (unsigned k = 0; k < nentry; k++)
+		emit_patch_rel32(entry_exit[k], t->e.rx_delta, emit_rx(&t->e));
 	emit_mov_imm(&t->e, S1, (uint64_t)(uintptr_t)&b->entry_exit);
 	emit_jmp(&t->e, t->jv->rt.exit_direct);
 	emit_exit_stubs(t);
@@ -474,13 +493,13 @@ static bool emit_block(struct tr *t, struct insn *insns)
 }
 
 struct jit_block *jit_translate(struct jit_vcpu *jv, uint64_t vaddr, uint64_t pa, uint32_t key,
-				const uint8_t *host, unsigned avail)
+				const uint8_t *host, unsigned avail, uint64_t pa2, const uint8_t *host2)
 {
 	uint8_t buf[JIT_MAX_INSNS * 15];
 	struct insn insns[JIT_MAX_INSNS];
 	struct tr *t = jv->tr;
 	struct jit_block *b;
-	unsigned n, nbytes, copy;
+	unsigned n, nbytes, copy, copy2;
 
 	if (!t) {
 		t = jv->tr = malloc(sizeof(*t));
@@ -489,14 +508,17 @@ struct jit_block *jit_translate(struct jit_vcpu *jv, uint64_t vaddr, uint64_t pa
 	}
 	memset(t, 0, offsetof(struct tr, slow));
 	copy = avail < sizeof(buf) ? avail : (unsigned)sizeof(buf);
+	copy2 = pa2 == JIT_NO_PA2 ? 0 : (unsigned)sizeof(buf) - copy;
 	for (;;) {
 		memcpy(buf, host, copy);
+		if (copy2)
+			memcpy(buf + copy, host2, copy2);
 		n = nbytes = 0;
 		while (n < JIT_MAX_INSNS) {
-			int len = cpu_decode(jv->cpu, buf + nbytes, copy - nbytes, &insns[n]);
+			int len = cpu_decode(jv->cpu, buf + nbytes, copy + copy2 - nbytes, &insns[n]);
 
-			if (len <= 0 || nbytes + (unsigned)len > copy)
-				break;	/* crosses into the next page (or past the copy) */
+			if (len <= 0 || nbytes + (unsigned)len > copy + copy2)
+				break;	/* crosses into a page it may not read (or past the copy) */
 			t->off[n] = (uint16_t)nbytes;
 			nbytes += (unsigned)len;
 			if (ends_block(&insns[n++]))
@@ -505,8 +527,11 @@ struct jit_block *jit_translate(struct jit_vcpu *jv, uint64_t vaddr, uint64_t pa
 		if (!n)
 			return NULL;
 		/* mark before the final look at the bytes: a store after this is seen (codepages.c) */
-		jit_mark_code(jv, pa, nbytes);
-		if (!memcmp(host, buf, nbytes))
+		jit_mark_code(jv, pa, nbytes < copy ? nbytes : copy);
+		if (nbytes > copy)
+			jit_mark_code(jv, pa2, nbytes - copy);
+		if (!memcmp(host, buf, nbytes < copy ? nbytes : copy) &&
+		    (nbytes <= copy || !memcmp(host2, buf + copy, nbytes - copy)))
 			break;
 	}
 
@@ -516,6 +541,7 @@ struct jit_block *jit_translate(struct jit_vcpu *jv, uint64_t vaddr, uint64_t pa
 	memset(b, 0, sizeof(*b));
 	b->vaddr = vaddr;
 	b->pa = pa;
+	b->pa2 = nbytes > copy ? pa2 : JIT_NO_PA2;
 	b->key = key;
 	b->nbytes = (uint16_t)nbytes;
 	b->ninsn = (uint16_t)n;
@@ -552,6 +578,10 @@ struct jit_block *jit_translate(struct jit_vcpu *jv, uint64_t vaddr, uint64_t pa
 	jv->hash[jit_hash(vaddr, pa, key)] = b;
 	b->pnext = jv->pages[(pa >> 12) & ((1u << JIT_PAGE_BITS) - 1)];
 	jv->pages[(pa >> 12) & ((1u << JIT_PAGE_BITS) - 1)] = b;
+	if (b->pa2 != JIT_NO_PA2) {
+		b->pnext2 = jv->pages2[(b->pa2 >> 12) & ((1u << JIT_PAGE_BITS) - 1)];
+		jv->pages2[(b->pa2 >> 12) & ((1u << JIT_PAGE_BITS) - 1)] = b;
+	}
 	jv->st.blocks++;
 	jv->st.code_emitted += b->code_size;
 	return b;

@@ -9,6 +9,8 @@
 
 #include "cpu/cpu.h"
 #include "engine.h"
+#include "cpu/mmu.h"
+#include "jit/jit.h"
 
 #define RAM_SIZE (1u << 20)
 
@@ -169,6 +171,92 @@ static void test_fault_mid_block(void **state)
 	assert_int_equal(cpu->s.rip, 0x6002);
 }
 
+/*
+ * 32-bit paging over the first MiB, identity-mapped (page directory at
+ * 0x10000, its table at 0x11000), for the tests that map a page elsewhere.
+ */
+static void paging32(void)
+{
+	uint32_t pde = 0x11000 | 7;
+
+	memcpy(ram + 0x10000, &pde, 4);
+	for (uint32_t i = 0; i < 256; i++) {
+		uint32_t pte = i << 12 | 7;
+
+		memcpy(ram + 0x11000 + 4 * i, &pte, 4);
+	}
+	cpu->s.cr3 = 0x10000;
+	cpu->s.cr0 |= RV_CR0_PG;
+	cpu_update_mode(cpu);
+	cpu_tlb_flush_all(cpu);
+}
+
+/* Point virtual page vpn at physical page ppn, and INVLPG it. */
+static void map_page(uint32_t vpn, uint32_t ppn)
+{
+	uint32_t pte = ppn << 12 | 7;
+
+	memcpy(ram + 0x11000 + 4 * vpn, &pte, 4);
+	cpu_tlb_flush_page(cpu, (uint64_t)vpn << 12);
+}
+
+static uint64_t declined(void)
+{
+	struct jit_stats st = { 0 };
+
+	if (jit.vcpu)
+		jit_vcpu_stats(jit.vcpu, &st);
+	return st.declined;
+}
+
+/*
+ * An instruction that crosses into the next page (mov ebx, imm32 with
+ * its immediate in page 0x8000), reached by a jump from the same page:
+ * once warm, it runs translated (nothing declined to the interpreter).
+ * Then the second page is mapped elsewhere (the jump into the block knows
+ * only the first page) and written (the block leaves with its second
+ * page): each time the new bytes run.
+ */
+static void test_cross_page_block(void **state)
+{
+	PUT(0x7f00, 0x31, 0xdb, 0xe9, 0xf3, 0, 0, 0);	/* xor ebx, ebx; jmp 0x7ffa */
+	PUT(0x7ffa, 0xb8, 0x11, 0x11, 0x11, 0x11);	/* mov eax, 0x11111111 */
+	PUT(0x7fff, 0xbb, 0x22, 0x22, 0x22, 0x22);	/* mov ebx, 0x22222222 (crosses) */
+	PUT(0x8004, 0xf4);				/* hlt */
+	PUT(0x9000, 0x33, 0x33, 0x33, 0x44, 0xf4);	/* the other page: mov ebx, 0x44333333 ... hlt */
+	flat32(0x7f00);
+	paging32();
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(rerun(0x7f00), CPU_EXIT_HLT);
+		assert_int_equal(cpu->s.gpr[RV_RBX], 0x22222222);
+	}
+	uint64_t d = declined();
+	assert_int_equal(rerun(0x7f00), CPU_EXIT_HLT);
+	assert_int_equal(declined(), d);
+	assert_int_equal(cpu->s.rip, 0x8005);
+
+	map_page(8, 9);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(rerun(0x7f00), CPU_EXIT_HLT);
+		assert_int_equal(cpu->s.gpr[RV_RBX], 0x44333333);
+		assert_int_equal(cpu->s.gpr[RV_RAX], 0x11111111);
+	}
+	map_page(8, 8);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(rerun(0x7f00), CPU_EXIT_HLT);
+		assert_int_equal(cpu->s.gpr[RV_RBX], 0x22222222);
+	}
+	ram[0x8002] = 0x55;
+	test_note_write(&jit, 0x8002, 1);
+	assert_int_equal(rerun(0x7f00), CPU_EXIT_HLT);
+	assert_int_equal(cpu->s.gpr[RV_RBX], 0x22552222);
+	/* the guest's own store into the second page, from a block in the first */
+	PUT(0x7e00, 0xc6, 0x05, 0x03, 0x80, 0x00, 0x00, 0x66);	/* mov byte [0x8003], 0x66 */
+	PUT(0x7e07, 0xe9, 0xf4, 0x00, 0x00, 0x00);		/* jmp 0x7f00 */
+	assert_int_equal(rerun(0x7e00), CPU_EXIT_HLT);
+	assert_int_equal(cpu->s.gpr[RV_RBX], 0x66552222);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -177,6 +265,7 @@ int main(void)
 		cmocka_unit_test(test_smc_external_write),
 		cmocka_unit_test(test_budget_exact),
 		cmocka_unit_test(test_fault_mid_block),
+		cmocka_unit_test(test_cross_page_block),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
