@@ -70,14 +70,14 @@ static inline void machine_init(struct machine *m, bool translate)
 {
 	memset(m, 0, sizeof(*m));
 	m->sys = aligned_alloc(4096, SYS_SIZE);
-	m->code = aligned_alloc(4096, JG_CODE_MAX);
+	m->code = aligned_alloc(4096, JG_CODE_SLOT);
 	m->data = aligned_alloc(4096, DATA_SIZE);
 	JD_ASSERT(m->sys);
 	JD_ASSERT(m->code);
 	JD_ASSERT(m->data);
 	m->map.count = 3;
 	m->map.slot[0] = (struct cpu_mem_slot){ 0, SYS_SIZE, m->sys, CPU_SLOT_RAM };
-	m->map.slot[1] = (struct cpu_mem_slot){ JG_CODE, JG_CODE_MAX, m->code, CPU_SLOT_RAM };
+	m->map.slot[1] = (struct cpu_mem_slot){ JG_CODE, JG_CODE_SLOT, m->code, CPU_SLOT_RAM };
 	m->map.slot[2] = (struct cpu_mem_slot){ JG_DATA, DATA_SIZE, m->data, CPU_SLOT_RAM };
 	m->map.generation = 1;
 	build_sys(m->sys);
@@ -118,13 +118,13 @@ static inline void machine_load(struct machine *m, const struct jg_prog *p, cons
 	uint64_t icount = m->cpu->icount;
 
 	build_sys(m->sys);
-	memset(m->code, 0xf4, JG_CODE_MAX);
-	memcpy(m->code, p->code, p->len);
+	memset(m->code, 0xf4, JG_CODE_SLOT);
+	memcpy(m->code + p->at, p->code, p->len);
 	memcpy(m->data, data, DATA_SIZE);
 	if (m->jvm) {
 		/* written behind the vCPU's back, as by DMA: the translator drops what it had */
 		jit_vm_dirty(m->jvm, 0, SYS_SIZE);
-		jit_vm_dirty(m->jvm, JG_CODE, JG_CODE_MAX);
+		jit_vm_dirty(m->jvm, JG_CODE, JG_CODE_SLOT);
 		jit_vm_dirty(m->jvm, JG_DATA, DATA_SIZE);
 	}
 	/* whatever the last program did to the vCPU (a fuzzed one may do anything) */
@@ -142,7 +142,7 @@ static inline void machine_load(struct machine *m, const struct jg_prog *p, cons
 	s->idtr = (struct rv_dtable){ SYS_IDT, 0xfff };
 	s->cpl = 0;
 	memcpy(s->gpr, p->regs, sizeof(s->gpr));
-	s->rip = JG_CODE;
+	s->rip = JG_CODE + p->at;
 	cpu_set_rflags(m->cpu, p->flags | RV_FLAG_FIXED1);
 	cpu_update_mode(m->cpu);
 	m->cpu->halted = false;
@@ -151,7 +151,7 @@ static inline void machine_load(struct machine *m, const struct jg_prog *p, cons
 
 static inline void print_prog(const struct jg_prog *p)
 {
-	fprintf(stderr, "  program (%u bytes at %#x):", p->len, JG_CODE);
+	fprintf(stderr, "  program (%u bytes at %#x):", p->len, JG_CODE + p->at);
 	for (unsigned i = 0; i < p->len; i++)
 		fprintf(stderr, "%s%02x", i % 32 ? " " : "\n    ", p->code[i]);
 	fprintf(stderr, "\n  start:");
@@ -187,7 +187,7 @@ static inline bool same(const struct machine *a, const struct machine *b, const 
 			ok = false;
 			break;
 		}
-	for (unsigned i = 0; i < JG_CODE_MAX; i++)
+	for (unsigned i = 0; i < JG_CODE_SLOT; i++)
 		if (a->code[i] != b->code[i]) {
 			fprintf(stderr, "  %s: code[%#x]: interpreter %02x, translator %02x\n", what, i, a->code[i],
 				b->code[i]);

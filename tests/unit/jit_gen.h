@@ -21,7 +21,8 @@
 
 /* Guest-physical (= linear, identity-mapped) layout. */
 #define JG_CODE     0x100000u	/* program, then its functions */
-#define JG_CODE_MAX 0x1000u
+#define JG_CODE_MAX 0x1000u	/* bytes of a program */
+#define JG_CODE_SLOT 0x2000u	/* the code slot: a program loaded at its `at` may cross the page in it */
 #define JG_DATA     0x200000u	/* RBX = JG_DATA + 0x80, R11 = JG_DATA + 0x180 */
 #define JG_STACK    0x201f00u	/* RSP */
 #define JG_UNMAPPED 0x40000000u	/* loads from here fault (#PF) */
@@ -68,6 +69,7 @@ struct jg_prog {
 	unsigned nfix;
 	uint64_t regs[16];
 	uint64_t flags;
+	unsigned at;		/* where it is loaded in the code slot (JG_CODE + at), at most JG_CODE_SLOT - JG_CODE_MAX */
 };
 
 static inline void jg_b(struct jg_prog *p, unsigned b)

@@ -81,6 +81,9 @@ static void test_random_programs(void **state)
 		enum cpu_exit e1, e2;
 
 		jg_program(&p, &r, 1 + jg_pick(&r, 40));
+		/* every other program runs across a page boundary: blocks that run on into the next page */
+		if (n & 1)
+			p.at = JG_CODE_SLOT - JG_CODE_MAX - 1 - jg_pick(&r, p.len);
 		for (unsigned i = 0; i < DATA_SIZE; i++)
 			data[i] = (uint8_t)jg_rand(&r);
 		ref.cpu->icount = jit.cpu->icount = 0;
