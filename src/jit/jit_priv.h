@@ -101,6 +101,7 @@ struct jit_block {
 	uint16_t nbytes, ninsn;
 	uintptr_t code;			/* entry, executable view */
 	uintptr_t body;			/* past the entry's exit-request check */
+	uintptr_t checked;		/* for jumps from other pages (0 until one is chained): jit_checked_entry() */
 	uint32_t code_size;
 	bool valid;
 	struct jit_block *hnext;	/* hash bucket */
@@ -217,6 +218,15 @@ void jit_translator_free(struct jit_vcpu *jv);
 struct jit_block *jit_translate(struct jit_vcpu *jv, uint64_t vaddr, uint64_t pa, uint32_t key,
 				const uint8_t *host, unsigned avail, uint64_t pa2, const uint8_t *host2);
 
+/*
+ * translate.c: emit block b's checked entry, for exits from other pages
+ * to be chained to (the jump vouches only for its own page's mapping): it
+ * compares b's page's instruction TLB entry with the mapping b was
+ * translated under, then enters b, or else goes through the target cache
+ * (or the dispatcher), which finds the block for the current mapping. 0
+ * if the code buffer is full.
+ */
+uintptr_t jit_checked_entry(struct jit_vcpu *jv, struct jit_block *b);
 /* runtime.c: emit the common routines at the start of the code buffer. */
 int jit_emit_routines(struct jit_vcpu *jv);
 uint64_t jit_helper_slow(struct cpu *cpu, const struct jit_slow *d);

@@ -373,10 +373,20 @@ static struct jit_block *lookup(struct jit_vcpu *jv, uint32_t key)
 	return b;
 }
 
-/* Patch exit x of a valid block to jump straight to block `to` (same virtual page, same key). */
+/*
+ * Patch exit x of a valid block to jump straight to block `to` (same key):
+ * to its entry within the same virtual page, else to its checked entry.
+ */
 static void chain(struct jit_vcpu *jv, struct jit_exit *x, struct jit_block *to)
 {
-	emit_patch_rel32(x->field, codebuf_delta(&jv->cb), to->code);
+	bool same_page = (x->from->vaddr ^ to->vaddr) >> 12 == 0;
+
+	if (!same_page && !to->checked) {
+		to->checked = jit_checked_entry(jv, to);
+		if (!to->checked)
+			return;	/* no room: the next translation flushes */
+	}
+	emit_patch_rel32(x->field, codebuf_delta(&jv->cb), same_page ? to->code : to->checked);
 	x->to = to;
 	x->in_next = to->incoming;
 	to->incoming = x;
@@ -498,8 +508,7 @@ int jit_run(struct cpu *cpu, uint64_t end)
 				break;
 			}
 		} else if (from) {
-			if (from->from->valid && from->field && !from->to &&
-			    (from->from->vaddr ^ b->vaddr) >> 12 == 0)
+			if (from->from->valid && from->field && !from->to)
 				chain(jv, from, b);
 		} else {
 			jc_fill(jv, b->vaddr, b);

@@ -150,23 +150,21 @@ static struct jit_exit *new_exit(struct tr *t, unsigned kind, uint64_t target)
 }
 
 /*
- * A direct jump to `target`. Within the block's virtual page it is a
- * patchable jmp that the dispatcher chains to the target's block (the
- * page's mapping is the one this block runs under); elsewhere it goes
- * through the target cache, which checks the mapping's generation.
+ * A direct jump to `target`: a patchable jmp, bound to a stub that returns
+ * to the dispatcher until the dispatcher chains it to the target's block.
+ * Within the block's virtual page it jumps to the block's entry (the
+ * page's mapping is the one this block runs under); to another page it
+ * jumps to the block's checked entry, which first compares that page's
+ * instruction TLB entry with the mapping the block was translated under.
  */
 void tr_exit_to(struct tr *t, uint64_t target)
 {
+	struct jit_exit *x;
+
 	tr_flags_to_ctx(t);
 	target = tr_addr(t, target);
-	if ((target ^ t->b->vaddr) >> 12 == 0) {
-		struct jit_exit *x = new_exit(t, JX_DIRECT, target);
-
-		x->field = emit_jmp(&t->e, emit_rx(&t->e));	/* bound to its stub at the end */
-		return;
-	}
-	emit_mov_imm(&t->e, S1, target);
-	emit_jmp(&t->e, t->jv->rt.jc_lookup[t->cpu->s.cpl == 3]);
+	x = new_exit(t, JX_DIRECT, target);
+	x->field = emit_jmp(&t->e, emit_rx(&t->e));	/* bound to its stub at the end */
 }
 
 void tr_exit_indirect(struct tr *t)
@@ -340,6 +338,48 @@ static void emit_exit_stubs(struct tr *t)
 	}
 }
 
+/*
+ * Emit the instruction TLB check of one page, as a fetch from it would see
+ * it (privilege priv: 0 CPL 0-2, 1 CPL 3): its entry's exec tag must be
+ * the page and its physical page `pa`; the two jumps taken when not are
+ * returned in `fields`, for the caller to bind.
+ */
+static void emit_page_check(struct emit *e, const struct cpu *cpu, unsigned priv, uint64_t lin, uint64_t pa,
+			    uint8_t **fields)
+{
+	unsigned idx = (unsigned)(lin >> 12) & TLB_MASK;
+
+	emit_mov_imm(e, S1, lin & ~0xfffull);
+	emit_alu_rm_r(e, 8, 7, xabs(&cpu->tlb[priv][idx].tag_exec), S1);
+	fields[0] = emit_jcc(e, 5, emit_rx(e));
+	emit_mov_imm(e, S1, pa & ~0xfffull);
+	emit_alu_rm_r(e, 8, 7, xabs(&cpu->tlbi[priv][idx].pa), S1);
+	fields[1] = emit_jcc(e, 5, emit_rx(e));
+}
+
+uintptr_t jit_checked_entry(struct jit_vcpu *jv, struct jit_block *b)
+{
+	struct emit e = jit_emitter(jv);
+	unsigned priv = (b->key & KEY_CPL3) != 0;
+	uintptr_t entry = emit_rx(&e);
+	uint8_t *miss[2];
+
+	emit_page_check(&e, jv->cpu, priv, b->vaddr, b->pa, miss);
+	emit_jmp(&e, b->code);
+	if (e.overflow)
+		return 0;
+	for (unsigned k = 0; k < 2; k++)
+		emit_patch_rel32(miss[k], e.rx_delta, emit_rx(&e));
+	/* not the page it was: the target cache, or the dispatcher, knows the block for this one */
+	emit_mov_imm(&e, S1, b->vaddr);
+	emit_jmp(&e, jv->rt.jc_lookup[priv]);
+	if (e.overflow)
+		return 0;
+	jv->st.code_emitted += (size_t)(e.p - (jv->cb.rw + jv->code_used));
+	jv->code_used = (size_t)(e.p - jv->cb.rw);
+	return entry;
+}
+
 /* RINGVM_JIT_RANGE=lo:hi (map << 8 | opcode, hex): only those translate natively (bisecting the translator). */
 static bool dbg_in_range(const struct insn *in)
 {
@@ -436,15 +476,9 @@ static bool emit_block(struct tr *t, struct insn *insns)
 		 * mapping, so the second is looked up here, as fetching it
 		 * would: its instruction TLB entry, by tag and physical page.
 		 */
-		uint64_t lin2 = tr_addr(t, (b->vaddr | 0xfff) + 1);
-		unsigned priv = !!(t->key & KEY_CPL3), idx = (unsigned)(lin2 >> 12) & TLB_MASK;
-
-		emit_mov_imm(&t->e, S1, lin2);
-		emit_alu_rm_r(&t->e, 8, 7, xabs(&cpu->tlb[priv][idx].tag_exec), S1);
-		entry_exit[nentry++] = emit_jcc(&t->e, 5, emit_rx(&t->e));
-		emit_mov_imm(&t->e, S1, b->pa2);
-		emit_alu_rm_r(&t->e, 8, 7, xabs(&cpu->tlbi[priv][idx].pa), S1);
-		entry_exit[nentry++] = emit_jcc(&t->e, 5, emit_rx(&t->e));
+		emit_page_check(&t->e, cpu, (t->key & KEY_CPL3) != 0, tr_addr(t, (b->vaddr | 0xfff) + 1), b->pa2,
+				&entry_exit[nentry]);
+		nentry += 2;
 	}
 	emit_paddq(&t->e, JIT_ICOUNT, xabs(t->jv->ctx->counts[b->ninsn]));
 	t->host_valid = false;

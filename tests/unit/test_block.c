@@ -257,6 +257,32 @@ static void test_cross_page_block(void **state)
 	assert_int_equal(cpu->s.gpr[RV_RBX], 0x66552222);
 }
 
+/*
+ * A direct jump into another page is chained to the target's block, whose
+ * checked entry compares its page's mapping first: after the target page
+ * is mapped elsewhere (and INVLPGed), the jump runs the new page's code.
+ */
+static void test_chain_across_pages(void **state)
+{
+	PUT(0x7c00, 0xb8, 0x01, 0x00, 0x00, 0x00);	/* mov eax, 1 */
+	PUT(0x7c05, 0xe9, 0xf6, 0x04, 0x00, 0x00);	/* jmp 0x8100 */
+	PUT(0x8100, 0xbb, 0x22, 0x00, 0x00, 0x00, 0xf4);	/* mov ebx, 0x22; hlt */
+	PUT(0x9100, 0xbb, 0x33, 0x00, 0x00, 0x00, 0xf4);	/* the other page: mov ebx, 0x33; hlt */
+	flat32(0x7c00);
+	paging32();
+	for (int round = 0; round < 3; round++) {
+		uint32_t want = round == 1 ? 0x33 : 0x22;
+
+		map_page(8, round == 1 ? 9 : 8);
+		for (int i = 0; i < 4; i++) {
+			cpu->s.gpr[RV_RBX] = 0;
+			assert_int_equal(rerun(0x7c00), CPU_EXIT_HLT);
+			assert_int_equal(cpu->s.gpr[RV_RBX], want);
+			assert_int_equal(cpu->s.rip, 0x8106);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -266,6 +292,7 @@ int main(void)
 		cmocka_unit_test(test_budget_exact),
 		cmocka_unit_test(test_fault_mid_block),
 		cmocka_unit_test(test_cross_page_block),
+		cmocka_unit_test(test_chain_across_pages),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
