@@ -79,6 +79,8 @@ static void drop_block(struct jit_vcpu *jv, struct jit_block *b)
 	/* whoever jumps straight into it goes back through its stub */
 	for (struct jit_exit *x = b->incoming; x; x = x->in_next) {
 		emit_patch_rel32(x->field, codebuf_delta(&jv->cb), x->stub);
+		if (x->fast_field)
+			emit_patch_rel32(x->fast_field, codebuf_delta(&jv->cb), x->fast_stub);
 		x->to = NULL;
 	}
 	b->incoming = NULL;

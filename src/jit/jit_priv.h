@@ -72,6 +72,14 @@ struct jit_exit {
 	uint64_t target;		/* guest RIP */
 	uint8_t *field;			/* rel32 of the patchable jump (writable view) */
 	uintptr_t stub;			/* what it jumps to when not chained (executable view) */
+	/*
+	 * A forward exit within the page whose flags are only in RFLAGS: a
+	 * jump before the store of the flags (to fast_stub, the store, when
+	 * not chained), patched straight to the body of a target that writes
+	 * the flags before anything can see them (jit_block.flags_dead).
+	 */
+	uint8_t *fast_field;
+	uintptr_t fast_stub;
 	struct jit_block *from, *to;
 	struct jit_exit *in_next;	/* the next exit chained into `to` */
 };
@@ -104,6 +112,14 @@ struct jit_block {
 	uintptr_t checked;		/* for jumps from other pages (0 until one is chained): jit_checked_entry() */
 	uint32_t code_size;
 	bool valid;
+	/*
+	 * Nothing in the block reads the flags, faults, or leaves before
+	 * writing them all (and it lies in one page): a chained forward jump
+	 * may enter its body with the guest's flags in RFLAGS only, unsaved,
+	 * and past the exit-request check (which would compare them away).
+	 * A cycle of blocks needs a backward jump, which always checks.
+	 */
+	bool flags_dead;
 	struct jit_block *hnext;	/* hash bucket */
 	struct jit_block *pnext;	/* blocks of the same guest-physical page */
 	struct jit_block *pnext2;	/* blocks whose second page is the same (pa2) */

@@ -387,6 +387,8 @@ static void chain(struct jit_vcpu *jv, struct jit_exit *x, struct jit_block *to)
 			return;	/* no room: the next translation flushes */
 	}
 	emit_patch_rel32(x->field, codebuf_delta(&jv->cb), same_page ? to->code : to->checked);
+	if (x->fast_field && same_page && to->flags_dead && to->pa2 == JIT_NO_PA2 && to->vaddr > x->from->vaddr)
+		emit_patch_rel32(x->fast_field, codebuf_delta(&jv->cb), to->body);
 	x->to = to;
 	x->in_next = to->incoming;
 	to->incoming = x;

@@ -160,10 +160,21 @@ static struct jit_exit *new_exit(struct tr *t, unsigned kind, uint64_t target)
 void tr_exit_to(struct tr *t, uint64_t target)
 {
 	struct jit_exit *x;
+	uint8_t *fast = NULL;
+	uintptr_t store = 0;
 
-	tr_flags_to_ctx(t);
 	target = tr_addr(t, target);
+	if (!t->ctx_valid && (target ^ t->b->vaddr) >> 12 == 0 && target > t->b->vaddr) {
+		/* (see jit_exit.fast_field) */
+		fast = emit_jmp(&t->e, emit_rx(&t->e));
+		store = emit_rx(&t->e);
+		if (fast)
+			emit_patch_rel32(fast, t->e.rx_delta, store);
+	}
+	tr_flags_to_ctx(t);
 	x = new_exit(t, JX_DIRECT, target);
+	x->fast_field = fast;
+	x->fast_stub = store;
 	x->field = emit_jmp(&t->e, emit_rx(&t->e));	/* bound to its stub at the end */
 }
 
@@ -277,6 +288,7 @@ static void liveness(struct tr *t, const struct insn *insns, unsigned n)
 		if (may_fault(&insns[i]) || is_jcc(&insns[i]))
 			live = FL_ALL;
 	}
+	t->b->flags_dead = !(live & FL_ALL);
 }
 
 /* ------------------------------------------------------------------ */
