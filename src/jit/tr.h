@@ -9,6 +9,22 @@
 
 #define TR_MAX_FIELDS 4		/* jumps to one instruction's slow path */
 
+/*
+ * How to compute again the flags of a register-only ALU instruction from
+ * the operands it leaves (flag replay): at the slow path of the memory
+ * access of the next instruction, which writes every flag itself, the
+ * flags need not have been stored before the TLB check clobbered them.
+ */
+enum { REPLAY_NONE, REPLAY_ADD, REPLAY_SUB, REPLAY_CMP, REPLAY_LOGIC, REPLAY_TEST };
+struct tr_replay {
+	uint8_t kind;
+	uint8_t size;
+	struct xop dst;			/* first operand (a host register or a cpu->s.gpr slot) */
+	struct xop src;			/* second, when !src_imm */
+	bool src_imm;
+	int32_t imm;
+};
+
 /* The out-of-line path that runs instruction i in the interpreter. */
 struct tr_slow {
 	uint8_t *fields[TR_MAX_FIELDS];	/* rel32 fields jumping to it (writable view) */
@@ -18,6 +34,7 @@ struct tr_slow {
 	bool reload;			/* the fast path leaves the guest's flags in RFLAGS */
 	bool leave;			/* the instruction ends the block: leave after it */
 	int32_t undo_rsp;		/* the fast path moved RSP by this much before its checks: undone first */
+	struct tr_replay replay;	/* the flags to compute and store first (REPLAY_NONE: already stored) */
 };
 
 /* The taken path of a Jcc that leaves the block, emitted out of line. */
@@ -45,6 +62,9 @@ struct tr {
 	 */
 	bool host_valid, ctx_valid;
 	uint16_t live_out[JIT_MAX_INSNS];	/* flags read later in the block (or after it) */
+	struct tr_replay replay;	/* of instruction replay_at, if it can be replayed (tr_note_replay) */
+	unsigned replay_at;
+	uint8_t *insn_start;		/* where this instruction's code begins */
 	uint16_t off[JIT_MAX_INSNS];		/* each instruction's offset in the block */
 
 	struct tr_side side[JIT_MAX_INSNS];
@@ -68,6 +88,9 @@ void tr_flag_use(const struct insn *in, unsigned *reads, unsigned *writes, unsig
 void tr_flags_before(struct tr *t, unsigned reads, unsigned writes, unsigned may_write);
 /* After it, with the flags it may have written. */
 void tr_flags_after(struct tr *t, unsigned may_write);
+/* The instruction just emitted (dst op= src, op: ALU group 1 digit, 8 for TEST) can be replayed. */
+void tr_note_replay(struct tr *t, unsigned aluop, unsigned size, struct xop dst, struct xop src, bool src_imm,
+		    int32_t imm);
 
 /* Memory operands (tr_mem.c). */
 /* Can the memory operand of `in` be addressed inline (32/64-bit addressing, a segment the key knows)? */

@@ -100,10 +100,35 @@ struct xop tr_tlb(struct tr *t, unsigned size, bool write)
 	return xmem(S1, H_NONE, 0, 0);
 }
 
+/*
+ * Does `in` access memory once (one TLB check), read no flag and write
+ * them all: ALU and TEST forms with a memory operand (not ADC, SBB)?
+ */
+static bool one_access_writes_flags(const struct insn *in)
+{
+	unsigned op = in->opcode, digit = in->reg & 7, r, w, mw;
+
+	if (in->map != MAP_1B || in->mod == 3)
+		return false;
+	if (!((op < 0x40 && (op & 7) < 4) || (op >= 0x80 && op <= 0x85) || ((op == 0xf6 || op == 0xf7) && digit == 0)))
+		return false;
+	tr_flag_use(in, &r, &w, &mw);
+	return !r && w == FL_ALL;
+}
+
 struct xop tr_mem(struct tr *t, const struct insn *in, unsigned size, bool write, int32_t extra)
 {
-	/* a fault must see the flags of the instructions before: save them first */
-	tr_flags_to_ctx(t);
+	/*
+	 * A fault must see the flags of the instructions before: save them
+	 * first. Unless the instruction before can be replayed and this one
+	 * writes every flag once its one access is done: then its slow path
+	 * computes and stores them (translate.c, emit_replay).
+	 */
+	if (t->replay.kind != REPLAY_NONE && t->replay_at + 1 == t->i && t->host_valid && !t->ctx_valid &&
+	    t->e.p == t->insn_start && one_access_writes_flags(in))
+		t->slow[t->i].replay = t->replay;
+	else
+		tr_flags_to_ctx(t);
 	tr_ea(t, in, extra);
 	if ((t->key & KEY_64) && (in->seg == RV_FS || in->seg == RV_GS)) {
 		emit_load(&t->e, 8, S2, xabs(&t->cpu->s.seg[in->seg].base));

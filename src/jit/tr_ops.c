@@ -250,6 +250,28 @@ static bool gen(struct tr *t, const struct gform *g)
 	return true;
 }
 
+/*
+ * After a register-only ALU instruction (aluop: group 1's digit, 8 for
+ * TEST) translated natively: how its flags can be computed again
+ * (tr_note_replay), the first operand being r/m or the register.
+ */
+static void note_replay(struct tr *t, unsigned aluop, bool rm_first, bool imm)
+{
+	const struct insn *in = t->in;
+	unsigned size = in->opsize;
+	struct xop rm, reg;
+
+	if (in->mod != 3)
+		return;
+	rm = size == 1 ? tr_greg8(t, in, in->rm) : tr_greg(t, in->rm);
+	if (imm) {
+		tr_note_replay(t, aluop, size, rm, rm, true, (int32_t)in->imm);
+		return;
+	}
+	reg = size == 1 ? tr_greg8(t, in, in->reg) : tr_greg(t, in->reg);
+	tr_note_replay(t, aluop, size, rm_first ? rm : reg, rm_first ? reg : rm, false, 0);
+}
+
 /* ALU forms 00-3B: op r/m,reg (x0/x1) and op reg,r/m (x2/x3). */
 static bool alu_modrm(struct tr *t)
 {
@@ -264,7 +286,10 @@ static bool alu_modrm(struct tr *t)
 		g.rm_wr = to_rm;
 		g.reg_wr = !to_rm;
 	}
-	return gen(t, &g);
+	if (!gen(t, &g))
+		return false;
+	note_replay(t, op, to_rm, false);
+	return true;
 }
 
 /* Immediate forms: group 1 (80-83), MOV r/m,imm (C6/C7), TEST r/m,imm (F6/F7 /0), shifts by imm. */
@@ -290,6 +315,8 @@ static bool acc_imm(struct tr *t)
 	tr_flags_before(t, r, w, mw);
 	emit_plain_insn(&t->e, &f, H_NONE, in->imm, in->imm_len);
 	tr_flags_after(t, mw);
+	tr_note_replay(t, in->opcode >= 0xa8 ? 8 : (in->opcode >> 3) & 7, in->opsize, xreg(H_RAX), xreg(H_RAX), true,
+		       (int32_t)in->imm);
 	return true;
 }
 
@@ -559,14 +586,18 @@ bool tr_native(struct tr *t)
 
 		return gen(t, &g);
 	}
-	case 0x80: case 0x81: case 0x83:
-		return with_imm(t, op, digit != 7);
-	case 0x82:
-		return with_imm(t, 0x80, digit != 7);
+	case 0x80: case 0x81: case 0x82: case 0x83:
+		if (!with_imm(t, op == 0x82 ? 0x80 : op, digit != 7))
+			return false;
+		note_replay(t, digit, true, true);
+		return true;
 	case 0x84: case 0x85: {
 		struct gform g = { .size = in->opsize, .reg_rd = true, .rm_rd = true, .op = op, .oplen = 1 };
 
-		return gen(t, &g);
+		if (!gen(t, &g))
+			return false;
+		note_replay(t, 8, true, false);
+		return true;
 	}
 	case 0x86: case 0x87: {
 		struct gform g = { .size = in->opsize, .reg_rd = true, .reg_wr = true, .rm_rd = true,
@@ -605,8 +636,12 @@ bool tr_native(struct tr *t)
 	case 0xf6: case 0xf7:
 		if (digit >= 6)
 			return false;	/* DIV/IDIV may raise #DE */
-		if (digit < 2)
-			return with_imm(t, op, false);
+		if (digit < 2) {
+			if (!with_imm(t, op, false))
+				return false;
+			note_replay(t, 8, true, true);
+			return true;
+		}
 		{
 			struct gform g = { .size = in->opsize, .digit = true, .rm_rd = true, .rm_wr = digit < 4,
 					   .op = op, .oplen = 1 };

@@ -96,6 +96,70 @@ void tr_flags_after(struct tr *t, unsigned writes)
 	}
 }
 
+void tr_note_replay(struct tr *t, unsigned aluop, unsigned size, struct xop dst, struct xop src, bool src_imm,
+		    int32_t imm)
+{
+	static const uint8_t kinds[9] = { REPLAY_ADD, REPLAY_LOGIC, REPLAY_NONE, REPLAY_NONE, REPLAY_LOGIC,
+					  REPLAY_SUB, REPLAY_LOGIC, REPLAY_CMP, REPLAY_TEST };
+	unsigned kind = kinds[aluop];	/* (ADC and SBB read CF) */
+	bool same = !src_imm && dst.is_mem == src.is_mem && (dst.is_mem ? dst.disp == src.disp : dst.reg == src.reg);
+
+	/* a scratch register is gone by then; AH-BH cannot meet S2's REX */
+	if ((!dst.is_mem && (dst.reg == S1 || dst.reg == S2 || (dst.reg & 0x10))) ||
+	    (!src_imm && !src.is_mem && (src.reg == S1 || src.reg == S2 || (src.reg & 0x10))))
+		kind = REPLAY_NONE;
+	/* ADD r, r overwrote its second operand too: only the result is left */
+	if (same && (kind == REPLAY_ADD || kind == REPLAY_SUB))
+		kind = REPLAY_NONE;
+	t->replay = (struct tr_replay){ .kind = (uint8_t)kind, .size = (uint8_t)size, .dst = dst, .src = src,
+					.src_imm = src_imm, .imm = imm };
+	t->replay_at = t->i;
+}
+
+/*
+ * Compute the replayed flags into RFLAGS (S2 clobbered): the same
+ * operation on the same operands, rebuilt from the result when the
+ * instruction overwrote its first operand (a + b - b is a, and so on).
+ * For AND, OR and XOR, a TEST of the result gives the same flags but AF,
+ * which they leave undefined.
+ */
+static void emit_replay(struct emit *e, const struct tr_replay *r)
+{
+	unsigned size = r->size;
+
+	if (r->dst.is_mem)
+		emit_load(e, 8, S2, r->dst);
+	else
+		emit_mov_rr(e, 8, S2, r->dst.reg);
+	switch (r->kind) {
+	case REPLAY_ADD:
+	case REPLAY_SUB:
+		/* undo with the inverse operation, then do it again */
+		for (unsigned k = 0; k < 2; k++) {
+			unsigned op = (r->kind == REPLAY_ADD) == (k == 0) ? 5 : 0;
+
+			if (r->src_imm)
+				emit_alu_imm(e, size, op, xreg(S2), r->imm);
+			else
+				emit_alu_r_rm(e, size, op, S2, r->src);
+		}
+		break;
+	case REPLAY_CMP:
+	case REPLAY_TEST: {
+		unsigned op = r->kind == REPLAY_CMP ? 7 : 4;
+
+		if (r->src_imm)
+			emit_alu_imm(e, size, op, xreg(S2), r->imm);
+		else
+			emit_alu_r_rm(e, size, op, S2, r->src);
+		break;
+	}
+	default:
+		emit_alu_rm_r(e, size, 4, xreg(S2), S2);
+		break;
+	}
+}
+
 /* ------------------------------------------------------------------ */
 /* Slow paths and exits.                                               */
 
@@ -311,6 +375,10 @@ static void emit_slow_paths(struct tr *t)
 			emit_lea(&t->e, 8, S1, xmem(S1, H_NONE, 0, -s->undo_rsp));
 			emit_store(&t->e, 8, gpr_slot(t->cpu, RV_RSP), S1);
 		}
+		if (s->replay.kind != REPLAY_NONE) {
+			emit_replay(&t->e, &s->replay);
+			tr_flags_store(&t->e, xabs(&t->cpu->lf.eager));
+		}
 		emit_mov_imm(&t->e, S1, (uint64_t)(uintptr_t)s->desc);
 		emit_call(&t->e, t->jv->rt.slow);
 		if (s->leave) {
@@ -503,6 +571,7 @@ static bool emit_block(struct tr *t, struct insn *insns)
 		t->in = &insns[i];
 		t->rip = tr_addr(t, b->vaddr + t->off[i]);
 		t->next = t->rip + insns[i].len;
+		t->insn_start = t->e.p;
 		memset(s, 0, sizeof(*s));
 		if (!cpu_insn_is_invalid(t->in) && dbg_in_range(t->in) && (((dbg_mask() & 1) && tr_branch(t, &ended)) ||
 						     ((dbg_mask() & 2) && tr_stack(t)) || ((dbg_mask() & 4) && tr_native(t)))) {

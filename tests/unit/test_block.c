@@ -12,6 +12,8 @@
 #include "cpu/mmu.h"
 #include "jit/jit.h"
 
+#define FL_ARITH (RV_FLAG_CF | RV_FLAG_PF | RV_FLAG_AF | RV_FLAG_ZF | RV_FLAG_SF | RV_FLAG_OF)
+
 #define RAM_SIZE (1u << 20)
 
 static struct cpu_memmap map;
@@ -283,6 +285,66 @@ static void test_chain_across_pages(void **state)
 	}
 }
 
+/* The host's own flags for `op ebx, eax`-style 32-bit operations: the oracle for the next test. */
+#define HOST_FLAGS(name, insn)								\
+	static uint64_t name(uint32_t a, uint32_t b)					\
+	{										\
+		uint64_t f;								\
+											\
+		__asm__(insn " %2, %1\n\tpushfq\n\tpopq %0" : "=r"(f), "+r"(a) : "r"(b) : "cc"); \
+		return f;								\
+	}
+HOST_FLAGS(host_add, "addl")
+HOST_FLAGS(host_sub, "subl")
+HOST_FLAGS(host_xor, "xorl")
+HOST_FLAGS(host_cmp, "cmpl")
+HOST_FLAGS(host_test, "testl")
+
+/*
+ * A fault in an instruction that writes every flag, right after a
+ * register ALU instruction: the translator does not store that one's
+ * flags before the access's TLB check, its slow path computes them again
+ * (flag replay). The fault must still show them: ADD ECX, [unmapped]
+ * raises #PF, whose delivery fails into a triple fault, leaving RFLAGS as
+ * the first instruction left it, which the host computes too.
+ */
+static void test_fault_flags_replayed(void **state)
+{
+	static const struct {
+		uint8_t code[3];
+		unsigned len;
+		uint64_t (*host)(uint32_t, uint32_t);
+		uint64_t mask;
+	} cases[] = {
+		{ { 0x01, 0xd8 }, 2, host_add, FL_ARITH },		/* add eax, ebx */
+		{ { 0x29, 0xd8 }, 2, host_sub, FL_ARITH },		/* sub eax, ebx */
+		{ { 0x31, 0xd8 }, 2, host_xor, FL_ARITH & ~RV_FLAG_AF },	/* xor eax, ebx (AF undefined) */
+		{ { 0x39, 0xd8 }, 2, host_cmp, FL_ARITH },		/* cmp eax, ebx */
+		{ { 0x85, 0xd8 }, 2, host_test, FL_ARITH & ~RV_FLAG_AF },	/* test eax, ebx */
+	};
+	static const uint32_t pairs[][2] = { { 0x7fffffff, 1 }, { 5, 7 }, { 0x80000000, 0x80000000 }, { 0x1234, 0x1234 } };
+
+	for (unsigned c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		uint32_t at = 0x6800 + 0x20 * c;
+
+		memcpy(ram + at, cases[c].code, cases[c].len);
+		PUT(at + cases[c].len, 0x03, 0x0d, 0x00, 0x00, 0x40, 0x00, 0xf4);	/* add ecx, [0x400000]; hlt */
+		for (unsigned p = 0; p < sizeof(pairs) / sizeof(pairs[0]); p++)
+			for (int run = 0; run < 3; run++) {
+				flat32(at);
+				paging32();
+				cpu->s.idtr.limit = 0;	/* #PF cannot be delivered: #DF, then a triple fault */
+				cpu->exc_nesting = -1;
+				cpu->s.gpr[RV_RAX] = pairs[p][0];
+				cpu->s.gpr[RV_RBX] = pairs[p][1];
+				assert_int_equal(cpu_run(cpu, 0), CPU_EXIT_SHUTDOWN);
+				assert_int_equal(cpu->s.rip, at + cases[c].len);
+				assert_int_equal(cpu_get_rflags(cpu) & cases[c].mask,
+						 cases[c].host(pairs[p][0], pairs[p][1]) & cases[c].mask);
+			}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -293,6 +355,7 @@ int main(void)
 		cmocka_unit_test(test_fault_mid_block),
 		cmocka_unit_test(test_cross_page_block),
 		cmocka_unit_test(test_chain_across_pages),
+		cmocka_unit_test(test_fault_flags_replayed),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
