@@ -115,6 +115,8 @@ struct xop tr_greg(const struct tr *t, unsigned g);
 /* An 8-bit guest register operand of `in` (AH-BH without REX). */
 struct xop tr_greg8(const struct tr *t, const struct insn *in, unsigned g);
 
+/* System instructions translated inline (CLI, SWAPGS): they need not end the block (tr_ops.c). */
+bool tr_sys_inline(const struct insn *in);
 /* Native translations (tr_ops.c, tr_branch.c); false: nothing emitted, use the interpreter. */
 bool tr_native(struct tr *t);
 bool tr_branch(struct tr *t, bool *ends);

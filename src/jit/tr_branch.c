@@ -224,6 +224,31 @@ static bool push(struct tr *t, unsigned g, bool is_imm)
 	return true;
 }
 
+/*
+ * PUSH r/m with a memory operand (the kernel's entry code pushes GS-based
+ * per-CPU values on every system call): the operand is read (at the
+ * address RSP gave before the push), kept aside, and pushed, and RSP
+ * moves last; a miss on either access runs the whole instruction in the
+ * interpreter, which reads the operand again.
+ */
+static bool push_mem(struct tr *t)
+{
+	unsigned w = stack_word(t);
+
+	if (!natural_size(t) || !stack_ok(t) || !tr_mem_ok(t, t->in, false))
+		return false;
+	emit_load(&t->e, w, S1, tr_mem(t, t->in, w, false, 0));
+	emit_store(&t->e, 8, xabs(&t->jv->ctx->tmp), S1);
+	/* RSP moves once both are checked (a slow path's undo_rsp is for the whole instruction) */
+	stack_addr(t, -(int32_t)w);
+	tr_tlb(t, w, true);
+	emit_load(&t->e, 8, S2, xabs(&t->jv->ctx->tmp));
+	emit_store(&t->e, w, xmem(S1, H_NONE, 0, 0), S2);
+	stack_addr(t, -(int32_t)w);
+	emit_store(&t->e, 8, rsp_slot(t), S1);
+	return true;
+}
+
 /* POP r. */
 static bool pop(struct tr *t, unsigned g)
 {
@@ -281,7 +306,9 @@ bool tr_stack(struct tr *t)
 	case 0x68: case 0x6a:
 		return push(t, 0, true);
 	case 0xff:
-		return (in->reg & 7) == 6 && in->mod == 3 && push(t, in->rm, false);
+		if ((in->reg & 7) != 6)
+			return false;
+		return in->mod == 3 ? push(t, in->rm, false) : push_mem(t);
 	case 0x8f:
 		return (in->reg & 7) == 0 && in->mod == 3 && pop(t, in->rm);
 	case 0xc9:

@@ -445,6 +445,40 @@ static bool host_has(enum host_feature f)
 	return false;
 }
 
+/*
+ * CLI and SWAPGS at CPL 0 (the Linux kernel runs each twice per system
+ * call): they change the vCPU's state in memory and nothing else, so the
+ * block goes on. At another CPL the slow path runs them in the
+ * interpreter (IOPL for CLI, #GP for SWAPGS); outside 64-bit mode SWAPGS
+ * is the interpreter's (#UD).
+ */
+static bool sys_inline(struct tr *t, bool swapgs)
+{
+	struct cpu *cpu = t->cpu;
+
+	if (swapgs && !(t->key & KEY_64))
+		return false;
+	tr_flags_to_ctx(t);
+	emit_alu_imm(&t->e, 1, 7, xabs(&cpu->s.cpl), 0);
+	tr_jcc_slow(t, 5);
+	t->host_valid = false;
+	if (swapgs) {
+		emit_load(&t->e, 8, S1, xabs(&cpu->s.seg[RV_GS].base));
+		emit_load(&t->e, 8, S2, xabs(&cpu->s.kernel_gs_base));
+		emit_store(&t->e, 8, xabs(&cpu->s.seg[RV_GS].base), S2);
+		emit_store(&t->e, 8, xabs(&cpu->s.kernel_gs_base), S1);
+	} else {
+		emit_alu_imm(&t->e, 4, 4, xabs(&cpu->s.rflags), (int32_t)~RV_FLAG_IF);
+	}
+	return true;
+}
+
+bool tr_sys_inline(const struct insn *in)
+{
+	return (in->map == MAP_1B && in->opcode == 0xfa) ||
+	       (in->map == MAP_0F && in->opcode == 0x01 && in->mod == 3 && (in->reg & 7) == 7 && (in->rm & 7) == 0);
+}
+
 static bool map_0f(struct tr *t)
 {
 	const struct insn *in = t->in;
@@ -452,6 +486,8 @@ static bool map_0f(struct tr *t)
 	struct gform g = { .size = in->opsize, .reg_rd = true, .rm_rd = true, .op = 0x0f | op << 8, .oplen = 2 };
 
 	switch (op) {
+	case 0x01:
+		return tr_sys_inline(in) && sys_inline(t, true);
 	case 0x1f:	/* the multi-byte NOP: no access */
 		return true;
 	case 0x18:	/* PREFETCHh: a hint */
@@ -625,6 +661,8 @@ bool tr_native(struct tr *t)
 		return plain(t);
 	case 0xa8: case 0xa9:
 		return acc_imm(t);
+	case 0xfa:
+		return sys_inline(t, false);
 	case 0xb0 ... 0xbf:
 		return mov_imm(t);
 	case 0xc0: case 0xc1: case 0xd0: case 0xd1: case 0xd2: case 0xd3:

@@ -294,6 +294,9 @@ static void emit_side_exits(struct tr *t)
 /* Does the block end after this instruction? */
 static bool ends_block(const struct insn *in)
 {
+	/* (where one is not translated after all, its fallback leaves the block at run time) */
+	if (tr_sys_inline(in))
+		return false;
 	if (cpu_op_ends_block(in->map, in->opcode) || cpu_insn_is_invalid(in))
 		return true;
 	if (in->map == MAP_1B) {

@@ -345,6 +345,62 @@ static void test_fault_flags_replayed(void **state)
 	}
 }
 
+/*
+ * PUSH r/m with a memory operand (translated inline): the value pushed,
+ * and a fault on either access (the operand, then the stack) leaving ESP
+ * and the stack as they were, at the PUSH.
+ */
+static void test_push_mem(void **state)
+{
+	static const struct {
+		uint32_t operand, esp;
+		bool faults;
+	} cases[] = {
+		{ 0x1000, 0x8000, false },
+		{ 0x400000, 0x8000, true },	/* the operand is not mapped */
+		{ 0x1000, 0x400010, true },	/* the stack is not mapped */
+	};
+
+	memcpy(ram + 0x1000, "\x11\x22\x33\x44", 4);
+	for (unsigned c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		uint32_t at = 0x6c00 + 0x10 * c;
+
+		PUT(at, 0xff, 0x35, 0, 0, 0, 0, 0xf4);	/* push dword [operand]; hlt */
+		memcpy(ram + at + 2, &cases[c].operand, 4);
+		for (int run = 0; run < 3; run++) {
+			flat32(at);
+			paging32();
+			cpu->s.idtr.limit = 0;	/* a #PF becomes a triple fault */
+			cpu->exc_nesting = -1;
+			cpu->s.gpr[RV_RSP] = cases[c].esp;
+			memset(ram + 0x7ffc, 0, 4);
+			if (cases[c].faults) {
+				assert_int_equal(cpu_run(cpu, 0), CPU_EXIT_SHUTDOWN);
+				assert_int_equal(cpu->s.rip, at);
+				assert_int_equal(cpu->s.gpr[RV_RSP], cases[c].esp);
+			} else {
+				assert_int_equal(cpu_run(cpu, 0), CPU_EXIT_HLT);
+				assert_int_equal(cpu->s.gpr[RV_RSP], 0x7ffc);
+				assert_memory_equal(ram + 0x7ffc, "\x11\x22\x33\x44", 4);
+			}
+		}
+	}
+}
+
+/* CLI at CPL 0, translated inline: IF clears and the block goes on. */
+static void test_cli_inline(void **state)
+{
+	PUT(0x6e00, 0xfa, 0x40, 0xf4);	/* cli; inc eax; hlt */
+	for (int run = 0; run < 3; run++) {
+		flat32(0x6e00);
+		cpu->s.rflags |= RV_FLAG_IF;
+		cpu->s.gpr[RV_RAX] = 0;
+		assert_int_equal(cpu_run(cpu, 0), CPU_EXIT_HLT);
+		assert_int_equal(cpu->s.gpr[RV_RAX], 1);
+		assert_false(cpu->s.rflags & RV_FLAG_IF);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -356,6 +412,8 @@ int main(void)
 		cmocka_unit_test(test_cross_page_block),
 		cmocka_unit_test(test_chain_across_pages),
 		cmocka_unit_test(test_fault_flags_replayed),
+		cmocka_unit_test(test_push_mem),
+		cmocka_unit_test(test_cli_inline),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
