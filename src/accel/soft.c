@@ -189,6 +189,7 @@ static int soft_vcpu_init(struct rv_vcpu *v)
 	sv->cpu.opaque = v->vm;
 	sv->cpu.tsc_khz = (uint32_t)(v->vm->tsc_hz / 1000);
 	sv->cpu.apic_id = v->index;
+	sv->cpu.svm_offered = v->vm->cpu_svm;
 	if (v->index != 0)
 		sv->cpu.s.apic_base &= ~(1ull << 8);	/* only vCPU 0 is the bootstrap processor */
 	pthread_mutex_init(&sv->wait_lock, NULL);

@@ -80,6 +80,8 @@ void cpu_reset(struct cpu *cpu)
 	cpu->exc_vector = -1;
 	cpu->exc_nesting = -1;
 	memset(&cpu->replay, 0, sizeof(cpu->replay));
+	/* out of guest mode, GIF = 1, VM_CR and VM_HSAVE_PA zero; whether SVM is offered stays */
+	memset(&cpu->svm, 0, sizeof(cpu->svm));
 
 	cpu_fpu_reset(cpu);
 	cpu_cpuid(cpu, 1, 0, id);
