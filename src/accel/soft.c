@@ -377,8 +377,13 @@ static int soft_run(struct rv_vcpu *v, struct rv_exit *exit)
 	}
 	memset(exit, 0, sizeof(*exit));
 
-	/* Entry consistency checks, as VMRUN does them */
-	bad = cpu_check_state(&cpu->s, &bad_value);
+	/*
+	 * Entry consistency checks, as VMRUN does them. Not in the guest's
+	 * own guest mode (nested SVM): the state is then its guest's, which
+	 * its VMRUN checked by the manual's rules (svm.c), and which may be
+	 * what the stricter checks here refuse (CS.DPL other than the VMCB's CPL).
+	 */
+	bad = cpu->svm.guest ? NULL : cpu_check_state(&cpu->s, &bad_value);
 	if (bad) {
 		exit->reason = RV_EXIT_INVALID_STATE;
 		exit->invalid.check = bad;

@@ -332,6 +332,7 @@ struct cpu_svm {
 	bool v_intr_masking;	/* physical interrupts masked by the host's IF, not the guest's */
 	bool host_if;		/* the host's RFLAGS.IF at VMRUN */
 	uint64_t pf_addr;	/* a #PF's address while its intercept may hold CR2 unchanged */
+	bool inject;		/* delivering the VMCB's EVENTINJ: not subject to intercepts */
 	struct cpu_svm_host host;
 };
 
@@ -524,6 +525,11 @@ _Noreturn void cpu_raise_gp0(struct cpu *cpu);
 _Noreturn void cpu_raise_pf(struct cpu *cpu, uint64_t lin, uint32_t error_code);
 /* Exit to the VMM; the instruction is executed again on the next run (replaying completed I/O). */
 _Noreturn void cpu_exit_restart(struct cpu *cpu);
+/*
+ * Back to the run loop after a world switch (#VMEXIT) replaced the state
+ * mid-instruction: it goes on at the new RIP, nothing retires.
+ */
+_Noreturn void cpu_unwind_switch(struct cpu *cpu);
 
 /* Deliver an event through the IVT/IDT (except.c); handles #DF and triple fault. */
 void cpu_deliver_event(struct cpu *cpu, int vector, enum event_kind kind, bool has_error, uint32_t error);

@@ -1,4 +1,5 @@
 /* Descriptor-table instructions: groups 0F 00 and 0F 01, LAR, LSL, ARPL. */
+#include "cpu/svm.h"
 #include "cpu/sys.h"
 
 static bool protected_mode(const struct cpu *cpu)
@@ -200,6 +201,7 @@ static void lmsw(struct cpu *cpu, uint16_t v)
 {
 	if (cpu->s.cpl != 0)
 		cpu_raise_gp0(cpu);
+	svm_icpt_cr(cpu, 0, true);	/* LMSW is a CR0 write (APM vol. 2, 15.9) */
 	uint64_t cr0 = cpu->s.cr0;
 	cpu_write_cr(cpu, 0, (cr0 & ~0xeull) | (v & 0xfu) | (cr0 & RV_CR0_PE));
 }
@@ -209,6 +211,7 @@ static void invlpg(struct cpu *cpu, const struct insn *in)
 {
 	if (cpu->s.cpl != 0)
 		cpu_raise_gp0(cpu);
+	svm_icpt(cpu, SVM_I_INVLPG, SVM_EXIT_INVLPG);	/* EXITINFO1 (the address) needs decode assists */
 	uint64_t ea = insn_ea(cpu, in);
 	uint64_t lin;
 	if (cpu_64bit(cpu))
@@ -224,7 +227,11 @@ void sys_op_grp7(struct cpu *cpu, const struct insn *in)
 	unsigned op = in->reg & 7;
 	if (in->mod == 3) {
 		switch (op) {
+		case 3:
+			svm_op(cpu, in);	/* VMRUN ... INVLPGA (svm.c) */
+			return;
 		case 4:
+			svm_icpt_cr(cpu, 0, false);	/* SMSW reads CR0 */
 			cpu_reg_set(cpu, in->rm, in->opsize, cpu->s.cr0 & size_mask(in->opsize));
 			return;
 		case 6:
@@ -234,7 +241,7 @@ void sys_op_grp7(struct cpu *cpu, const struct insn *in)
 			sys_op_swapgs_rdtscp(cpu, in);
 			return;
 		default:
-			/* VMX/SVM, MONITOR/MWAIT, CLAC/STAC, XGETBV/XSETBV...: not implemented */
+			/* VMX, MONITOR/MWAIT, CLAC/STAC, XGETBV/XSETBV...: not implemented */
 			cpu_raise_ud(cpu);
 		}
 	}
@@ -243,7 +250,10 @@ void sys_op_grp7(struct cpu *cpu, const struct insn *in)
 	case 1: store_dtable(cpu, in, &cpu->s.idtr); break;
 	case 2: load_dtable(cpu, in, &cpu->s.gdtr); break;
 	case 3: load_dtable(cpu, in, &cpu->s.idtr); break;
-	case 4: cpu_write16(cpu, in->seg, insn_ea(cpu, in), (uint16_t)cpu->s.cr0); break;
+	case 4:
+		svm_icpt_cr(cpu, 0, false);
+		cpu_write16(cpu, in->seg, insn_ea(cpu, in), (uint16_t)cpu->s.cr0);
+		break;
 	case 6: lmsw(cpu, cpu_read16(cpu, in->seg, insn_ea(cpu, in))); break;
 	case 7: invlpg(cpu, in); break;
 	default: cpu_raise_ud(cpu);

@@ -1,4 +1,5 @@
 /* System instructions: control/debug registers, MSRs, CPUID, I/O, flags, interrupts, segment loads, fast system calls. */
+#include "cpu/svm.h"
 #include "cpu/sys.h"
 
 void sys_set_zf(struct cpu *cpu, bool zf)
@@ -45,7 +46,11 @@ static void op_mov_from_cr(struct cpu *cpu, const struct insn *in)
 {
 	require_cpl0(cpu);
 	unsigned size = cpu_64bit(cpu) ? 8 : 4;
-	cpu_reg_set(cpu, in->rm, size, read_cr(cpu, mov_cr_index(in)));
+	unsigned cr = mov_cr_index(in);
+	/* CR0-CR15 reads and writes are intercepted before the #UD of a missing CR (APM vol. 2, 15.9) */
+	if (cr < 16)
+		svm_icpt_cr(cpu, cr, false);
+	cpu_reg_set(cpu, in->rm, size, read_cr(cpu, cr));
 }
 
 /* 0F 22: MOV CRn, r */
@@ -54,6 +59,8 @@ static void op_mov_to_cr(struct cpu *cpu, const struct insn *in)
 	require_cpl0(cpu);
 	unsigned size = cpu_64bit(cpu) ? 8 : 4;
 	unsigned cr = mov_cr_index(in);
+	if (cr < 16)
+		svm_icpt_cr(cpu, cr, true);
 	if (cr != 0 && cr != 2 && cr != 3 && cr != 4 && cr != 8)
 		cpu_raise_ud(cpu);
 	cpu_write_cr(cpu, cr, cpu_reg_get(cpu, in->rm, size));
@@ -116,6 +123,7 @@ static void op_mov_to_dr(struct cpu *cpu, const struct insn *in)
 static void op_clts(struct cpu *cpu, const struct insn *in)
 {
 	require_cpl0(cpu);
+	svm_icpt_cr(cpu, 0, true);	/* CLTS is a CR0 write (15.9) */
 	cpu->s.cr0 &= ~RV_CR0_TS;
 }
 
@@ -139,6 +147,7 @@ static void op_rdtsc(struct cpu *cpu, const struct insn *in)
 {
 	if ((cpu->s.cr4 & RV_CR4_TSD) && cpu->s.cpl != 0)
 		cpu_raise_gp0(cpu);
+	svm_icpt(cpu, SVM_I_RDTSC, SVM_EXIT_RDTSC);
 	set_edx_eax(cpu, cpu_rdtsc(cpu));
 }
 
@@ -157,6 +166,7 @@ static void op_rdmsr(struct cpu *cpu, const struct insn *in)
 	uint64_t v;
 	uint32_t index = (uint32_t)cpu->s.gpr[RV_RCX];
 	require_cpl0(cpu);
+	svm_icpt_msr(cpu, index, false);
 	if (cpu_msr_vmm(index, false))
 		v = cpu_msr_exit(cpu, index, false, 0);	/* the local APIC, in the VMM */
 	else if (!cpu_rdmsr(cpu, index, &v))
@@ -170,6 +180,7 @@ static void op_wrmsr(struct cpu *cpu, const struct insn *in)
 	require_cpl0(cpu);
 	uint64_t v = (uint32_t)cpu->s.gpr[RV_RAX] | (cpu->s.gpr[RV_RDX] << 32);
 	uint32_t index = (uint32_t)cpu->s.gpr[RV_RCX];
+	svm_icpt_msr(cpu, index, true);
 	if (cpu_msr_vmm(index, true)) {
 		cpu_msr_exit(cpu, index, true, v);	/* the VMM accepted it */
 		if (index != RV_MSR_APIC_BASE)
@@ -189,6 +200,7 @@ static void op_rdpmc(struct cpu *cpu, const struct insn *in)
 static void op_cpuid(struct cpu *cpu, const struct insn *in)
 {
 	uint32_t r[4];
+	svm_icpt(cpu, SVM_I_CPUID, SVM_EXIT_CPUID);
 	cpu_cpuid(cpu, (uint32_t)cpu->s.gpr[RV_RAX], (uint32_t)cpu->s.gpr[RV_RCX], r);
 	cpu_reg_set(cpu, RV_RAX, 4, r[0]);
 	cpu_reg_set(cpu, RV_RBX, 4, r[1]);
@@ -203,6 +215,7 @@ static void op_cpuid(struct cpu *cpu, const struct insn *in)
 static void op_hlt(struct cpu *cpu, const struct insn *in)
 {
 	require_cpl0(cpu);
+	svm_icpt(cpu, SVM_I_HLT, SVM_EXIT_HLT);
 	cpu->halted = true;
 	cpu_exit_after(cpu, CPU_EXIT_HLT);
 }
@@ -284,6 +297,7 @@ static void op_in(struct cpu *cpu, const struct insn *in)
 	unsigned size = io_size(in);
 	uint16_t port = in->opcode & 8 ? (uint16_t)cpu->s.gpr[RV_RDX] : (uint16_t)in->imm;
 	cpu_check_io(cpu, port, size);
+	svm_icpt_io(cpu, in, port, size, true, false);
 	cpu_reg_set(cpu, RV_RAX, size, cpu_io_in(cpu, port, size));
 }
 
@@ -293,6 +307,7 @@ static void op_out(struct cpu *cpu, const struct insn *in)
 	unsigned size = io_size(in);
 	uint16_t port = in->opcode & 8 ? (uint16_t)cpu->s.gpr[RV_RDX] : (uint16_t)in->imm;
 	cpu_check_io(cpu, port, size);
+	svm_icpt_io(cpu, in, port, size, false, false);
 	cpu_io_out(cpu, port, size, (uint32_t)cpu_reg_get(cpu, RV_RAX, size));
 }
 

@@ -32,7 +32,8 @@
 uint64_t cpu_rdtsc(struct cpu *cpu)
 {
 	uint64_t host = cpu->read_host_tsc ? cpu->read_host_tsc(cpu->opaque) : cpu->icount;
-	return host + (uint64_t)cpu->s.tsc_offset;
+	/* a guest of the guest reads its host's TSC plus the VMCB's TSC_OFFSET (APM vol. 2, 15.30.5) */
+	return host + (uint64_t)cpu->s.tsc_offset + (cpu->svm.guest ? (uint64_t)cpu->svm.tsc_offset : 0);
 }
 
 /* Memory types valid in PAT entries and MTRRs: UC, WC, WT, WP, WB (and UC- for PAT). */
@@ -194,7 +195,7 @@ bool cpu_wrmsr(struct cpu *cpu, uint32_t index, uint64_t v)
 	switch (index) {
 	case RV_MSR_TSC: {
 		uint64_t host = cpu->read_host_tsc ? cpu->read_host_tsc(cpu->opaque) : cpu->icount;
-		s->tsc_offset = (int64_t)(v - host);
+		s->tsc_offset = (int64_t)(v - host - (cpu->svm.guest ? (uint64_t)cpu->svm.tsc_offset : 0));
 		return true;
 	}
 	case RV_MSR_APIC_BASE:
