@@ -12,6 +12,10 @@
 ;     VMMCALL, VMRUN, #UD, #GP (error code), #BP (INT3), HLT; the guest state
 ;     saved in the VMCB; TSC_OFFSET seen by an unintercepted RDTSC;
 ;     a triple fault of L2: #VMEXIT(SHUTDOWN), and L1 goes on.
+;   - #PF intercept with L2 paging: error code, address, CR2 untouched
+;   - EVENTINJ: an external interrupt and a #GP with error code through L2's
+;     IDT (not subject to the #GP intercept); an injected interrupt whose
+;     gate is not present: #VMEXIT(#NP) with the event in EXITINTINFO
 ; Addresses are printed as offsets from the L2 code ("+xxxx") so that the
 ; output does not depend on where the code lies.
 %include "common.inc"
@@ -25,6 +29,8 @@ VMCB_B          equ 0x203000
 IOPM            equ 0x204000            ; 12 KiB
 MSRPM           equ 0x208000            ; 8 KiB
 L2_STACK        equ 0x280000
+L2_PD           equ 0x210000            ; L2's page directory (4 MiB pages)
+L2_IDT          equ 0x212000
 USER_STACK      equ 0x70000
 
 MSR_EFER        equ 0xC0000080
@@ -71,6 +77,8 @@ V_KGSBASE       equ 0x620
 V_SYSENTER_CS   equ 0x628
 V_SYSENTER_ESP  equ 0x630
 V_SYSENTER_EIP  equ 0x638
+V_CR2           equ 0x640
+V_EXITINTINFO   equ 0x088
 
 ; intercept vector 3 (offset 0x0C)
 I_RDTSC         equ 1 << 14
@@ -441,7 +449,124 @@ _start:
         call print_exit
         EXPECT dword [VMCB + V_EXITCODE], 0x7f, "L2 triple fault: not a shutdown exit"
         PRINTLN "L1 survived"
+
+        ; ---- #PF intercept: L2 with 4 MiB pages for 0-8 MiB writes at 8 MiB ----
+        call vmcb_init
+        mov edi, L2_PD
+        xor eax, eax
+        mov ecx, 1024
+        rep stosd
+        mov dword [L2_PD], 0x83                 ; present, writable, 4 MiB
+        mov dword [L2_PD + 4], 0x400083
+        mov dword [VMCB + V_CR3], L2_PD
+        mov dword [VMCB + V_CR4], 0x10          ; PSE
+        mov dword [VMCB + V_CR0], 0x80000011    ; PG, PE, ET
+        mov dword [VMCB + V_CR2], 0x1234
+        mov dword [VMCB + V_RIP], s_pf
+        mov eax, VMCB
+        vmrun
+        stgi
+        PRINT "#PF: "
+        call print_exit
+        PRINT "#PF: cr2="
+        mov eax, [VMCB + V_CR2]
+        call p32_hex32
+        call p32_nl
+        EXPECT dword [VMCB + V_EXITCODE], 0x4e, "#PF: not a #PF exit"
+        EXPECT dword [VMCB + V_EXITINFO1], 2, "#PF: error code"
+        EXPECT dword [VMCB + V_EXITINFO2], 0x800000, "#PF: address"
+        EXPECT dword [VMCB + V_CR2], 0x1234, "#PF: CR2 changed"
+
+        ; ---- event injection through L2's own IDT ----
+        mov edi, L2_IDT
+        xor eax, eax
+        mov ecx, 512
+        rep stosd
+        mov eax, l2_int30
+        mov ebx, 0x30
+        call set_l2_gate
+        mov eax, l2_gp13
+        mov ebx, 13
+        call set_l2_gate
+        call vmcb_init
+        mov dword [VMCB + V_IDTR + 4], 256 * 8 - 1
+        mov dword [VMCB + V_IDTR + 8], L2_IDT
+        mov dword [VMCB + V_EVENTINJ], 0x80000030       ; valid, external interrupt 0x30
+        mov dword [VMCB + V_RIP], s_inj
+        mov eax, VMCB
+        vmrun
+        stgi
+        PRINT "inject INTR 0x30: "
+        call print_exit
+        EXPECT dword [VMCB + V_EXITCODE], 0x78, "inject INTR: not at the handler's HLT"
+        PRINT "inject INTR 0x30: frame eip="
+        mov eax, [L2_STACK - 12]
+        call print_rel
+        PRINT " cs="
+        mov eax, [L2_STACK - 8]
+        call p32_hex16
+        PRINT " eventinj="
+        mov eax, [VMCB + V_EVENTINJ]
+        call p32_hex32
+        call p32_nl
+
+        ; an exception with its error code: delivered, not intercepted (APM 15.20)
+        mov dword [VMCB + V_EVENTINJ], 0x80000B0D       ; valid, EV, exception, #GP
+        mov dword [VMCB + V_EVENTINJ + 4], 0x1234
+        mov dword [VMCB + V_RIP], s_inj
+        mov dword [VMCB + V_RSP], L2_STACK
+        mov eax, VMCB
+        vmrun
+        stgi
+        PRINT "inject #GP: "
+        call print_exit
+        EXPECT dword [VMCB + V_EXITCODE], 0x78, "inject #GP: not at the handler's HLT"
+        PRINT "inject #GP: error code="
+        mov eax, [l2_err]
+        call p32_hex32
+        call p32_nl
+        EXPECT dword [l2_err], 0x1234, "inject #GP: error code"
+
+        ; an injected interrupt whose IDT entry is empty: #GP, intercepted, EXITINTINFO
+        mov dword [VMCB + V_EVENTINJ], 0x80000031
+        mov dword [VMCB + V_RIP], s_inj
+        mov dword [VMCB + V_RSP], L2_STACK
+        mov eax, VMCB
+        vmrun
+        stgi
+        ; The error code has IDT and, for an external interrupt, EXT (SDM vol. 3,
+        ; 6.13): 0x18b. QEMU 7.2 leaves EXT clear, so only IDT and the index are
+        ; printed. EXITINTINFO's error code half is meaningless without EV
+        ; (QEMU leaves the last injected one there): only the low half.
+        PRINT "inject INTR 0x31, no gate: exit "
+        mov eax, [VMCB + V_EXITCODE]
+        call p32_hex8
+        PRINT " i1 "
+        mov eax, [VMCB + V_EXITINFO1]
+        and eax, ~1
+        call p32_hex32
+        PRINT " rip "
+        mov eax, [VMCB + V_RIP]
+        call print_rel
+        PRINT " exitintinfo="
+        mov eax, [VMCB + V_EXITINTINFO]
+        call p32_hex32
+        call p32_nl
+        EXPECT dword [VMCB + V_EXITCODE], 0x4d, "injected INTR without a gate: not #GP"
+%ifdef WITH_APM
+        EXPECT dword [VMCB + V_EXITINFO1], 0x31 * 8 + 3, "#GP error code (IDT, EXT)"
+%endif
+        EXPECT dword [VMCB + V_EXITINTINFO], 0x80000031, "EXITINTINFO"
         PASS
+
+; EAX = handler, EBX = vector: a gate in L2's IDT
+set_l2_gate:
+        mov [L2_IDT + ebx * 8], ax
+        mov word [L2_IDT + ebx * 8 + 2], SEL_CODE32
+        mov word [L2_IDT + ebx * 8 + 4], 0x8E00
+        shr eax, 16
+        mov [L2_IDT + ebx * 8 + 6], ax
+        ret
 
 ; ---------------------------------------------------------------------------
 ; A good VMCB: the L2 runs in L1's flat pm32 segments, on L1's memory.
@@ -631,6 +756,14 @@ s_hlt:  hlt
 s_triple:
         int 0x21
         jmp $
+s_pf:   mov dword [0x800000], 1
+s_inj:  hlt
+l2_int30:
+        hlt
+l2_gp13:
+        pop eax
+        mov [l2_err], eax
+        hlt
 
         align 4
 steps:  dd s_cpuid, s_in, s_out16, s_outs, s_in_imm, s_rdmsr, s_wrmsr, s_rdmsr_far, s_rdtsc
@@ -658,6 +791,7 @@ recover:        dd 0
 saved_esp:      dd 0
 step:           dd 0
 l2_tsc_hi:      dd 0
+l2_err:         dd 0
 dtr_tmp:        dw 0
                 dd 0
 idtr32: dw 256 * 8 - 1
