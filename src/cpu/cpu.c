@@ -361,7 +361,8 @@ static bool run_events(struct cpu *cpu)
 	bool can_irq = (cpu->s.rflags & RV_FLAG_IF) && !cpu->shadow;
 
 	/* GIF = 0 holds NMIs and interrupts; guest mode may exit for them (svm.c) */
-	if (unlikely(cpu->svm.gif_clear || cpu->svm.guest) && (cpu->pending_nmi || cpu->pending_irq >= 0)) {
+	if (unlikely(cpu->svm.gif_clear || cpu->svm.guest) &&
+	    (cpu->pending_nmi || cpu->pending_irq >= 0 || cpu->irq_window_exit)) {
 		if (svm_events_held(cpu, &can_irq))
 			goto held;
 	}
@@ -510,12 +511,17 @@ enum cpu_exit cpu_run(struct cpu *cpu, uint64_t budget)
 			 * budget.
 			 */
 			/*
-			 * Not while GIF or guest mode holds back a pending event:
-			 * the translator returns to this loop whenever IF allows
-			 * one (it knows nothing of GIF), and would run nothing.
+			 * The translator returns to this loop for an interrupt
+			 * when RFLAGS.IF allows one; it knows nothing of GIF or of
+			 * a guest's V_INTR_MASKING, where the host's IF decides
+			 * (svm.c). So not while GIF or guest mode holds back a
+			 * pending event (it would return at once, running
+			 * nothing), nor while a guest's interrupts are masked by
+			 * the host's IF (it would not return for an INTR exit).
 			 */
 			bool held = unlikely(cpu->svm.gif_clear || cpu->svm.guest) &&
-				    (cpu->pending_irq >= 0 || cpu->pending_nmi);
+				    (cpu->pending_irq >= 0 || cpu->pending_nmi || cpu->irq_window_exit ||
+				     (cpu->svm.guest && cpu->svm.v_intr_masking));
 
 			if (cpu->xlat && !held && cpu->xlat->run(cpu, end) == CPU_XLAT_RAN) {
 				flat_dirty = true;

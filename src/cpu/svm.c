@@ -543,12 +543,14 @@ bool svm_event_intercepted(struct cpu *cpu, int vector, int kind, bool has_error
 }
 
 /*
- * At an instruction boundary with an NMI or interrupt pending, GIF clear
- * or in guest mode (15.17, 15.21). GIF = 0 holds both. In guest mode a
+ * At an instruction boundary with an NMI or interrupt pending (or the
+ * VMM waiting for an interrupt window: its interrupt controller's INTR
+ * line is up, not yet acknowledged), GIF clear or in guest mode (15.17,
+ * 15.21). GIF = 0 holds both and keeps the window shut. In guest mode a
  * physical interrupt is maskable by the host's IF when V_INTR_MASKING is
  * set (the guest's IF then masks only virtual interrupts), and with the
- * INTR intercept it exits, staying pending for the host; so does an NMI
- * with the NMI intercept.
+ * INTR intercept it exits, the interrupt staying pending for the host
+ * (unacknowledged); so does an NMI with the NMI intercept.
  */
 bool svm_events_held(struct cpu *cpu, bool *can_irq)
 {
@@ -564,7 +566,7 @@ bool svm_events_held(struct cpu *cpu, bool *can_irq)
 		svm_vmexit(cpu, SVM_EXIT_NMI, 0, 0, 0);
 		return true;
 	}
-	if (cpu->pending_irq >= 0 && phys_if && (v->icpt_misc1 >> SVM_I_INTR & 1)) {
+	if ((cpu->pending_irq >= 0 || cpu->irq_window_exit) && phys_if && (v->icpt_misc1 >> SVM_I_INTR & 1)) {
 		svm_vmexit(cpu, SVM_EXIT_INTR, 0, 0, 0);
 		return true;
 	}

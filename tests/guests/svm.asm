@@ -15,7 +15,10 @@
 ;   - #PF intercept with L2 paging: error code, address, CR2 untouched
 ;   - EVENTINJ: an external interrupt and a #GP with error code through L2's
 ;     IDT (not subject to the #GP intercept); an injected interrupt whose
-;     gate is not present: #VMEXIT(#NP) with the event in EXITINTINFO
+;     IDT entry is empty: #VMEXIT(#GP) with the event in EXITINTINFO
+;   - GIF: with GIF = 0 and IF = 1 the PIT's IRQ 0 waits in the 8259 until
+;     STGI; the INTR intercept with V_INTR_MASKING: L2 spinning with IF = 0
+;     exits on the tick, which L1 takes after STGI
 ; Addresses are printed as offsets from the L2 code ("+xxxx") so that the
 ; output does not depend on where the code lies.
 %include "common.inc"
@@ -557,7 +560,91 @@ _start:
         EXPECT dword [VMCB + V_EXITINFO1], 0x31 * 8 + 3, "#GP error code (IDT, EXT)"
 %endif
         EXPECT dword [VMCB + V_EXITINTINFO], 0x80000031, "EXITINTINFO"
+
+        ; ---- GIF and the INTR intercept, with the PIT's IRQ 0 (vector 0x20) ----
+        mov eax, irq0_handler
+        mov ebx, 0x20
+        call set_gate
+        mov al, 0x11                    ; 8259 pair: ICW1
+        out 0x20, al
+        out 0xA0, al
+        mov al, 0x20                    ; ICW2: vectors 0x20, 0x28
+        out 0x21, al
+        mov al, 0x28
+        out 0xA1, al
+        mov al, 0x04                    ; ICW3
+        out 0x21, al
+        mov al, 0x02
+        out 0xA1, al
+        mov al, 0x01                    ; ICW4
+        out 0x21, al
+        out 0xA1, al
+        mov al, 0xFE                    ; only IRQ 0
+        out 0x21, al
+        mov al, 0xFF
+        out 0xA1, al
+        clgi
+        sti
+        mov al, 0x34                    ; PIT channel 0, mode 2, 100 Hz
+        out 0x43, al
+        mov al, 11932 & 0xFF
+        out 0x40, al
+        mov al, 11932 >> 8
+        out 0x40, al
+        ; GIF = 0: the tick is requested (IRR, or ISR once acknowledged) but not taken
+.wait_irq:
+        mov al, 0x0A                    ; OCW3: read IRR
+        out 0x20, al
+        in al, 0x20
+        mov ah, al
+        mov al, 0x0B                    ; OCW3: read ISR
+        out 0x20, al
+        in al, 0x20
+        or al, ah
+        test al, 1
+        jz .wait_irq
+        mov ecx, 1000
+.spin:  dec ecx
+        jnz .spin
+        EXPECT dword [ticks], 0, "an interrupt taken with GIF = 0"
+        stgi
+        nop
+        cli
+        EXPECT dword [ticks], 1, "the held interrupt not taken after STGI"
+        PRINTLN "gif: the tick waited for stgi"
+
+        ; INTR intercept, V_INTR_MASKING: L2 spins with IF = 0, L1 has IF = 1
+        call vmcb_init
+        or dword [VMCB + V_ICPT_MISC1], 1                       ; INTR
+        mov dword [VMCB + 0x60], 1 << 24                        ; V_INTR_MASKING
+        mov dword [VMCB + V_RIP], s_spin
+        sti
+        mov eax, VMCB
+        vmrun
+        mov eax, [ticks]
+        mov [ticks_at_exit], eax
+        stgi
+        nop
+        cli
+        PRINT "intr intercept: "
+        call print_exit
+        EXPECT dword [VMCB + V_EXITCODE], 0x60, "not an INTR exit"
+        mov eax, [ticks]
+        cmp eax, [ticks_at_exit]
+        ja .taken
+        FAIL "the tick that made the INTR exit not taken after STGI"
+.taken: PRINTLN "intr intercept: the tick was taken after stgi"
+        mov al, 0x30                    ; PIT channel 0 back to mode 0: no more ticks
+        out 0x43, al
         PASS
+
+irq0_handler:
+        push eax
+        inc dword [ticks]
+        mov al, 0x20
+        out 0x20, al
+        pop eax
+        iretd
 
 ; EAX = handler, EBX = vector: a gate in L2's IDT
 set_l2_gate:
@@ -758,6 +845,7 @@ s_triple:
         jmp $
 s_pf:   mov dword [0x800000], 1
 s_inj:  hlt
+s_spin: jmp s_spin
 l2_int30:
         hlt
 l2_gp13:
@@ -792,6 +880,8 @@ saved_esp:      dd 0
 step:           dd 0
 l2_tsc_hi:      dd 0
 l2_err:         dd 0
+ticks:          dd 0
+ticks_at_exit:  dd 0
 dtr_tmp:        dw 0
                 dd 0
 idtr32: dw 256 * 8 - 1
