@@ -324,6 +324,7 @@ struct cpu_svm {
 	/* The controls of the running guest, read from its VMCB at VMRUN */
 	uint64_t vmcb;		/* guest-physical address of its VMCB */
 	uint32_t icpt_cr;	/* bits 0-15 reads of CR0-15, 16-31 writes */
+	uint32_t icpt_dr;	/* bits 0-15 reads of DR0-15, 16-31 writes */
 	uint32_t icpt_exc;	/* exception vectors */
 	uint32_t icpt_misc1;	/* VMCB offset 0x0C: INTR ... SHUTDOWN */
 	uint32_t icpt_misc2;	/* VMCB offset 0x10: VMRUN ... */

@@ -138,19 +138,23 @@ void sys_op_grp6(struct cpu *cpu, const struct insn *in)
 		cpu_raise_ud(cpu);
 	switch (op) {
 	case 0:
+		svm_icpt(cpu, SVM_I_LDTR_READ, SVM_EXIT_LDTR_READ);
 		store_sel(cpu, in, cpu->s.seg[RV_LDTR].selector);
 		break;
 	case 1:
+		svm_icpt(cpu, SVM_I_TR_READ, SVM_EXIT_TR_READ);
 		store_sel(cpu, in, cpu->s.seg[RV_TR].selector);
 		break;
 	case 2:
 		if (cpu->s.cpl != 0)
 			cpu_raise_gp0(cpu);
+		svm_icpt(cpu, SVM_I_LDTR_WRITE, SVM_EXIT_LDTR_WRITE);
 		op_lldt(cpu, load_rm16(cpu, in));
 		break;
 	case 3:
 		if (cpu->s.cpl != 0)
 			cpu_raise_gp0(cpu);
+		svm_icpt(cpu, SVM_I_TR_WRITE, SVM_EXIT_TR_WRITE);
 		op_ltr(cpu, load_rm16(cpu, in));
 		break;
 	case 4:
@@ -165,6 +169,10 @@ void sys_op_grp6(struct cpu *cpu, const struct insn *in)
 /* SGDT/SIDT: limit, then a 32-bit base (64-bit in 64-bit mode). */
 static void store_dtable(struct cpu *cpu, const struct insn *in, const struct rv_dtable *t)
 {
+	if (t == &cpu->s.gdtr)
+		svm_icpt(cpu, SVM_I_GDTR_READ, SVM_EXIT_GDTR_READ);
+	else
+		svm_icpt(cpu, SVM_I_IDTR_READ, SVM_EXIT_IDTR_READ);
 	uint64_t ea = insn_ea(cpu, in);
 	uint64_t ea2 = (ea + 2) & size_mask(in->addrsize);
 	unsigned n = cpu_64bit(cpu) ? 8 : 4;
@@ -179,6 +187,10 @@ static void load_dtable(struct cpu *cpu, const struct insn *in, struct rv_dtable
 {
 	if (cpu->s.cpl != 0)
 		cpu_raise_gp0(cpu);
+	if (t == &cpu->s.gdtr)
+		svm_icpt(cpu, SVM_I_GDTR_WRITE, SVM_EXIT_GDTR_WRITE);
+	else
+		svm_icpt(cpu, SVM_I_IDTR_WRITE, SVM_EXIT_IDTR_WRITE);
 	uint64_t ea = insn_ea(cpu, in);
 	uint16_t limit = cpu_read16(cpu, in->seg, ea);
 	uint64_t ea2 = (ea + 2) & size_mask(in->addrsize);

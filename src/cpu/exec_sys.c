@@ -94,6 +94,7 @@ static void check_general_detect(struct cpu *cpu)
 static void op_mov_from_dr(struct cpu *cpu, const struct insn *in)
 {
 	require_cpl0(cpu);
+	svm_icpt_dr(cpu, in->reg, false);
 	unsigned dr = dr_index(cpu, in);
 	check_general_detect(cpu);
 	uint64_t v = dr < 4 ? cpu->s.dr[dr] : dr == 6 ? cpu->s.dr6 : cpu->s.dr7;
@@ -104,6 +105,7 @@ static void op_mov_from_dr(struct cpu *cpu, const struct insn *in)
 static void op_mov_to_dr(struct cpu *cpu, const struct insn *in)
 {
 	require_cpl0(cpu);
+	svm_icpt_dr(cpu, in->reg, true);
 	unsigned dr = dr_index(cpu, in);
 	check_general_detect(cpu);
 	uint64_t v = cpu_reg_get(cpu, in->rm, cpu_64bit(cpu) ? 8 : 4);
@@ -131,6 +133,10 @@ static void op_clts(struct cpu *cpu, const struct insn *in)
 static void op_wbinvd(struct cpu *cpu, const struct insn *in)
 {
 	require_cpl0(cpu);
+	if (in->opcode == 0x08)
+		svm_icpt(cpu, SVM_I_INVD, SVM_EXIT_INVD);
+	else
+		svm_icpt2(cpu, 9);	/* WBINVD */
 }
 
 /* ------------------------------------------------------------------ */
@@ -156,6 +162,7 @@ static void op_rdtscp(struct cpu *cpu)
 {
 	if ((cpu->s.cr4 & RV_CR4_TSD) && cpu->s.cpl != 0)
 		cpu_raise_gp0(cpu);
+	svm_icpt2(cpu, 7);	/* RDTSCP */
 	set_edx_eax(cpu, cpu_rdtsc(cpu));
 	cpu_reg_set(cpu, RV_RCX, 4, (uint32_t)cpu->s.tsc_aux);
 }
@@ -190,9 +197,16 @@ static void op_wrmsr(struct cpu *cpu, const struct insn *in)
 		cpu_raise_gp0(cpu);
 }
 
-/* 0F 33: RDPMC. There are no performance counters: every counter index is invalid. */
+/*
+ * 0F 33: RDPMC. There are no performance counters: every counter index is
+ * invalid. The intercept comes after the CPL check (CR4.PCE) and before
+ * the check of the index in ECX, an operand value (APM vol. 2, 15.7.1).
+ */
 static void op_rdpmc(struct cpu *cpu, const struct insn *in)
 {
+	if (cpu->s.cpl != 0 && !(cpu->s.cr4 & RV_CR4_PCE))
+		cpu_raise_gp0(cpu);
+	svm_icpt(cpu, SVM_I_RDPMC, SVM_EXIT_RDPMC);
 	cpu_raise_gp0(cpu);
 }
 
@@ -240,6 +254,7 @@ static void op_pushf(struct cpu *cpu, const struct insn *in)
 {
 	if (cpu->mode == MODE_VM86 && iopl(cpu) != 3)
 		cpu_raise_gp0(cpu);
+	svm_icpt(cpu, SVM_I_PUSHF, SVM_EXIT_PUSHF);
 	uint64_t f = cpu_get_rflags(cpu) & ~(uint64_t)(RV_FLAG_VM | RV_FLAG_RF);
 	cpu_push(cpu, f, in->opsize);
 }
@@ -249,6 +264,7 @@ static void op_popf(struct cpu *cpu, const struct insn *in)
 {
 	if (cpu->mode == MODE_VM86 && iopl(cpu) != 3)
 		cpu_raise_gp0(cpu);
+	svm_icpt(cpu, SVM_I_POPF, SVM_EXIT_POPF);
 	uint64_t old = cpu_get_rflags(cpu);
 	uint64_t v = cpu_pop(cpu, in->opsize);
 	uint64_t mask = CPU_ARITH_FLAGS | RV_FLAG_TF | RV_FLAG_DF | RV_FLAG_NT | RV_FLAG_AC | RV_FLAG_ID;
@@ -338,12 +354,14 @@ static void op_into(struct cpu *cpu, const struct insn *in)
 /* F1: INT1 / ICEBP: a #DB without the gate DPL check */
 static void op_icebp(struct cpu *cpu, const struct insn *in)
 {
+	svm_icpt2(cpu, 8);	/* ICEBP */
 	cpu_deliver_event(cpu, EXC_DB, EV_PRIV_SOFT, false, 0);
 }
 
 /* CF: IRET/IRETD/IRETQ */
 static void op_iret(struct cpu *cpu, const struct insn *in)
 {
+	svm_icpt(cpu, SVM_I_IRET, SVM_EXIT_IRET);
 	sys_iret(cpu, in->opsize);
 	/* an RF = 1 IRET loaded survives this instruction's retirement (SDM 17.3.1.1) */
 	if (cpu->s.rflags & RV_FLAG_RF)

@@ -5,7 +5,7 @@
 
 /* VMCB control area (APM vol. 2, appendix B, table B-1) */
 enum {
-	VMCB_ICPT_CR = 0x000, VMCB_ICPT_EXC = 0x008, VMCB_ICPT_MISC1 = 0x00c, VMCB_ICPT_MISC2 = 0x010,
+	VMCB_ICPT_CR = 0x000, VMCB_ICPT_DR = 0x004, VMCB_ICPT_EXC = 0x008, VMCB_ICPT_MISC1 = 0x00c, VMCB_ICPT_MISC2 = 0x010,
 	VMCB_IOPM = 0x040, VMCB_MSRPM = 0x048, VMCB_TSC_OFFSET = 0x050, VMCB_ASID = 0x058,
 	VMCB_TLB_CTL = 0x05c, VMCB_VINTR = 0x060, VMCB_INT_STATE = 0x068, VMCB_EXITCODE = 0x070,
 	VMCB_EXITINFO1 = 0x078, VMCB_EXITINFO2 = 0x080, VMCB_EXITINTINFO = 0x088, VMCB_NP = 0x090,
@@ -149,7 +149,7 @@ struct vmcb_guest {
 	uint8_t cpl;
 	uint64_t efer, cr0, cr2, cr3, cr4, dr6, dr7, rflags, rip, rsp, rax;
 	/* controls */
-	uint32_t icpt_cr, icpt_exc, icpt_misc1, icpt_misc2, asid;
+	uint32_t icpt_cr, icpt_dr, icpt_exc, icpt_misc1, icpt_misc2, asid;
 	uint64_t iopm, msrpm, tsc_offset, vintr, int_state, eventinj, np;
 	uint8_t tlb_ctl;
 };
@@ -173,6 +173,7 @@ static void vmcb_read_guest(struct cpu *cpu, uint64_t vmcb, struct vmcb_guest *g
 	g->rsp = vmcb_rd(cpu, vmcb, VMCB_RSP, 8);
 	g->rax = vmcb_rd(cpu, vmcb, VMCB_RAX, 8);
 	g->icpt_cr = (uint32_t)vmcb_rd(cpu, vmcb, VMCB_ICPT_CR, 4);
+	g->icpt_dr = (uint32_t)vmcb_rd(cpu, vmcb, VMCB_ICPT_DR, 4);
 	g->icpt_exc = (uint32_t)vmcb_rd(cpu, vmcb, VMCB_ICPT_EXC, 4);
 	g->icpt_misc1 = (uint32_t)vmcb_rd(cpu, vmcb, VMCB_ICPT_MISC1, 4);
 	g->icpt_misc2 = (uint32_t)vmcb_rd(cpu, vmcb, VMCB_ICPT_MISC2, 4);
@@ -288,6 +289,7 @@ static void vmrun(struct cpu *cpu, uint64_t vmcb)
 	}
 
 	v->icpt_cr = g.icpt_cr;
+	v->icpt_dr = g.icpt_dr;
 	v->icpt_exc = g.icpt_exc;
 	v->icpt_misc1 = g.icpt_misc1;
 	v->icpt_misc2 = g.icpt_misc2;

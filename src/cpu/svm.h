@@ -12,20 +12,27 @@
 /* #VMEXIT codes (APM vol. 2, appendix C) */
 enum {
 	SVM_EXIT_CR0_READ = 0x00, SVM_EXIT_CR0_WRITE = 0x10,
+	SVM_EXIT_DR0_READ = 0x20, SVM_EXIT_DR0_WRITE = 0x30,
 	SVM_EXIT_EXCP_BASE = 0x40,
 	SVM_EXIT_INTR = 0x60, SVM_EXIT_NMI = 0x61,
-	SVM_EXIT_RDTSC = 0x6e, SVM_EXIT_CPUID = 0x72, SVM_EXIT_INTN = 0x75,
+	SVM_EXIT_IDTR_READ = 0x66, SVM_EXIT_GDTR_READ, SVM_EXIT_LDTR_READ, SVM_EXIT_TR_READ,
+	SVM_EXIT_IDTR_WRITE, SVM_EXIT_GDTR_WRITE, SVM_EXIT_LDTR_WRITE, SVM_EXIT_TR_WRITE,
+	SVM_EXIT_RDTSC = 0x6e, SVM_EXIT_RDPMC = 0x6f, SVM_EXIT_PUSHF = 0x70, SVM_EXIT_POPF = 0x71,
+	SVM_EXIT_CPUID = 0x72, SVM_EXIT_IRET = 0x74, SVM_EXIT_INTN = 0x75, SVM_EXIT_INVD = 0x76,
 	SVM_EXIT_HLT = 0x78, SVM_EXIT_INVLPG = 0x79, SVM_EXIT_INVLPGA = 0x7a,
 	SVM_EXIT_IOIO = 0x7b, SVM_EXIT_MSR = 0x7c, SVM_EXIT_SHUTDOWN = 0x7f,
 	SVM_EXIT_VMRUN = 0x80, SVM_EXIT_VMMCALL, SVM_EXIT_VMLOAD, SVM_EXIT_VMSAVE,
-	SVM_EXIT_STGI, SVM_EXIT_CLGI, SVM_EXIT_SKINIT,
+	SVM_EXIT_STGI, SVM_EXIT_CLGI, SVM_EXIT_SKINIT, SVM_EXIT_RDTSCP, SVM_EXIT_ICEBP, SVM_EXIT_WBINVD,
 };
 #define SVM_EXIT_INVALID (~0ull)
 
 /* Intercept vector 3 (VMCB offset 0x0C) bits */
 enum {
-	SVM_I_INTR = 0, SVM_I_NMI = 1, SVM_I_RDTSC = 14, SVM_I_CPUID = 18, SVM_I_INTN = 21,
-	SVM_I_HLT = 24, SVM_I_INVLPG = 25, SVM_I_INVLPGA = 26, SVM_I_IOIO = 27, SVM_I_MSR = 28,
+	SVM_I_INTR = 0, SVM_I_NMI = 1,
+	SVM_I_IDTR_READ = 6, SVM_I_GDTR_READ, SVM_I_LDTR_READ, SVM_I_TR_READ,
+	SVM_I_IDTR_WRITE, SVM_I_GDTR_WRITE, SVM_I_LDTR_WRITE, SVM_I_TR_WRITE,
+	SVM_I_RDTSC = 14, SVM_I_RDPMC = 15, SVM_I_PUSHF = 16, SVM_I_POPF = 17, SVM_I_CPUID = 18,
+	SVM_I_IRET = 20, SVM_I_INTN = 21, SVM_I_INVD = 22, SVM_I_HLT = 24, SVM_I_INVLPG = 25, SVM_I_INVLPGA = 26, SVM_I_IOIO = 27, SVM_I_MSR = 28,
 	SVM_I_SHUTDOWN = 31,
 };
 
@@ -43,6 +50,20 @@ static inline void svm_icpt(struct cpu *cpu, unsigned bit, uint64_t code)
 {
 	if (__builtin_expect(cpu->svm.guest, 0) && (cpu->svm.icpt_misc1 >> bit & 1))
 		svm_exit_insn(cpu, code, 0, 0);
+}
+
+/* Intercept vector 4 (VMCB offset 0x10): bit 7 RDTSCP, 8 ICEBP, 9 WBINVD; exit code 0x80 + bit. */
+static inline void svm_icpt2(struct cpu *cpu, unsigned bit)
+{
+	if (__builtin_expect(cpu->svm.guest, 0) && (cpu->svm.icpt_misc2 >> bit & 1))
+		svm_exit_insn(cpu, SVM_EXIT_VMRUN + bit, 0, 0);
+}
+
+/* MOV to/from DRn (APM vol. 2, 15.8). */
+static inline void svm_icpt_dr(struct cpu *cpu, unsigned dr, bool write)
+{
+	if (__builtin_expect(cpu->svm.guest, 0) && (cpu->svm.icpt_dr >> (dr + (write ? 16 : 0)) & 1))
+		svm_exit_insn(cpu, (write ? SVM_EXIT_DR0_WRITE : SVM_EXIT_DR0_READ) + dr, 0, 0);
 }
 
 /* MOV to/from CRn (and CLTS, LMSW, SMSW as CR0), APM 15.9. */

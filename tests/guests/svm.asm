@@ -9,7 +9,9 @@
 ;     CPUID, IN/OUT/OUTS/IN imm through the I/O permission map (EXITINFO1
 ;     port, size, string, REP, type), RDMSR/WRMSR through the MSR permission
 ;     map and outside its ranges, RDTSC, INVLPG, MOV from CR3, MOV to CR0,
-;     VMMCALL, VMRUN, #UD, #GP (error code), #BP (INT3), HLT; the guest state
+;     VMMCALL, VMRUN, #UD, #GP (error code), PUSHF, POPF, SIDT, LGDT, STR,
+;     RDPMC, WBINVD, INVD, MOV from DR7, MOV to DR0, IRET, RDTSCP, ICEBP,
+;     #BP (INT3), HLT; the guest state
 ;     saved in the VMCB; TSC_OFFSET seen by an unintercepted RDTSC;
 ;     a triple fault of L2: #VMEXIT(SHUTDOWN), and L1 goes on.
 ;   - #PF intercept with L2 paging: error code, address, CR2 untouched
@@ -42,6 +44,7 @@ MSR_HSAVE       equ 0xC0010117
 
 ; VMCB offsets (APM vol. 2, appendix B)
 V_ICPT_CR       equ 0x000
+V_ICPT_DR       equ 0x004
 V_ICPT_EXC      equ 0x008
 V_ICPT_MISC1    equ 0x00C
 V_ICPT_MISC2    equ 0x010
@@ -91,6 +94,8 @@ I_INVLPG        equ 1 << 25
 I_IOIO          equ 1 << 27
 I_MSR           equ 1 << 28
 I_SHUTDOWN      equ 1 << 31
+; IDTR read, TR read, GDTR write, RDPMC, PUSHF, POPF, IRET, INVD
+I_MORE          equ (1 << 6) | (1 << 9) | (1 << 11) | (1 << 15) | (1 << 16) | (1 << 17) | (1 << 20) | (1 << 22)
 
 ; TRY instruction: run it with #UD/#GP caught; [exc_vec] = vector or -1, [exc_err] = error code
 %macro TRY 1+
@@ -663,9 +668,10 @@ vmcb_init:
         mov ecx, 1024
         rep stosd
         mov dword [VMCB + V_ICPT_CR], (1 << 3) | (1 << 16)     ; CR3 read, CR0 write
+        mov dword [VMCB + V_ICPT_DR], (1 << 7) | (1 << 16)     ; DR7 read, DR0 write
         mov dword [VMCB + V_ICPT_EXC], (1 << 3) | (1 << 6) | (1 << 13) | (1 << 14)
-        mov dword [VMCB + V_ICPT_MISC1], I_RDTSC | I_CPUID | I_HLT | I_INVLPG | I_IOIO | I_MSR | I_SHUTDOWN
-        mov dword [VMCB + V_ICPT_MISC2], 3                      ; VMRUN, VMMCALL
+        mov dword [VMCB + V_ICPT_MISC1], I_RDTSC | I_CPUID | I_HLT | I_INVLPG | I_IOIO | I_MSR | I_SHUTDOWN | I_MORE
+        mov dword [VMCB + V_ICPT_MISC2], 3 | (7 << 7)           ; VMRUN, VMMCALL, RDTSCP, ICEBP, WBINVD
         mov dword [VMCB + V_IOPM], IOPM
         mov dword [VMCB + V_MSRPM], MSRPM
         mov dword [VMCB + V_TSC_OFFSET + 4], 0x10000000
@@ -834,7 +840,30 @@ s_vmrun:
 s_ud:   ud2
 s_gp:   mov ax, 0x1230                  ; beyond the GDT limit: #GP(0x1230)
         mov ds, ax
+s_pushf:
+        pushfd
+s_popf: popfd
+s_sidt: sidt [dtr_tmp]
+s_lgdt: lgdt [gdtr]
+s_str:  str ax
+s_rdpmc:
+        xor ecx, ecx
+        rdpmc
+s_wbinvd:
+        wbinvd
 %ifdef WITH_APM
+s_invd: invd                            ; QEMU 7.2 exits with WBINVD's code (0x89), not INVD's (0x76)
+%endif
+s_dr7r: mov eax, dr7
+s_dr0w: mov dr0, eax
+s_iret: iretd
+%ifdef WITH_APM
+s_rdtscp:
+        rdtscp                          ; QEMU 7.2 takes the RDTSC intercept (0x6e) for it, not RDTSCP's (0x87)
+%endif
+%ifdef WITH_APM
+s_icebp:
+        db 0xf1                         ; ICEBP (INT1): QEMU 7.2 raises #UD (0x46) instead of the 0x88 exit
 s_bp:   int3                            ; QEMU 7.2 takes INT3 as INT n, not as #BP (APM 15.12)
 %endif
 s_tsc:  rdtsc
@@ -856,6 +885,14 @@ l2_gp13:
         align 4
 steps:  dd s_cpuid, s_in, s_out16, s_outs, s_in_imm, s_rdmsr, s_wrmsr, s_rdmsr_far, s_rdtsc
         dd s_invlpg, s_cr3, s_cr0, s_vmmcall, s_vmrun, s_ud, s_gp
+        dd s_pushf, s_popf, s_sidt, s_lgdt, s_str, s_rdpmc, s_wbinvd
+%ifdef WITH_APM
+        dd s_invd
+%endif
+        dd s_dr7r, s_dr0w, s_iret
+%ifdef WITH_APM
+        dd s_rdtscp, s_icebp
+%endif
 %ifdef WITH_APM
         dd s_bp
 %endif
@@ -863,6 +900,14 @@ steps:  dd s_cpuid, s_in, s_out16, s_outs, s_in_imm, s_rdmsr, s_wrmsr, s_rdmsr_f
 NSTEPS  equ ($ - steps) / 4
 want:   dd 0x72, 0x7b, 0x7b, 0x7b, 0x7b, 0x7c, 0x7c, 0x7c, 0x6e
         dd 0x79, 0x03, 0x10, 0x81, 0x80, 0x46, 0x4d
+        dd 0x70, 0x71, 0x66, 0x6b, 0x69, 0x6f, 0x89
+%ifdef WITH_APM
+        dd 0x76
+%endif
+        dd 0x27, 0x30, 0x74
+%ifdef WITH_APM
+        dd 0x87, 0x88
+%endif
 %ifdef WITH_APM
         dd 0x43
 %endif
@@ -870,7 +915,9 @@ want:   dd 0x72, 0x7b, 0x7b, 0x7b, 0x7b, 0x7c, 0x7c, 0x7c, 0x6e
 %ifdef WITH_APM
 want_nrip:
         dd s_in, s_out16, s_outs, s_in_imm, s_rdmsr, s_wrmsr, s_rdmsr_far, s_rdtsc, s_invlpg
-        dd s_cr3, s_cr0, s_vmmcall, s_vmrun, s_ud, 0, 0, s_tsc, s_triple
+        dd s_cr3, s_cr0, s_vmmcall, s_vmrun, s_ud, 0, 0
+        dd s_popf, s_sidt, s_lgdt, s_str, s_rdpmc, s_wbinvd, s_invd, s_dr7r, s_dr0w, s_iret
+        dd s_rdtscp, s_icebp, s_bp, s_tsc, s_triple
 %endif
 
 exc_vec:        dd 0
