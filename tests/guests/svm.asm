@@ -18,6 +18,8 @@
 ;   - EVENTINJ: an external interrupt and a #GP with error code through L2's
 ;     IDT (not subject to the #GP intercept); an injected interrupt whose
 ;     IDT entry is empty: #VMEXIT(#GP) with the event in EXITINTINFO
+;   - a 64-bit L2 while L1 stays in pm32: CS.L with CS.D is VMEXIT_INVALID;
+;     CPUID (64-bit RAX saved), IN (EXITINFO1)
 ;   - GIF: with GIF = 0 and IF = 1 the PIT's IRQ 0 waits in the 8259 until
 ;     STGI; the INTR intercept with V_INTR_MASKING: L2 spinning with IF = 0
 ;     exits on the tick, which L1 takes after STGI
@@ -36,6 +38,7 @@ MSRPM           equ 0x208000            ; 8 KiB
 L2_STACK        equ 0x280000
 L2_PD           equ 0x210000            ; L2's page directory (4 MiB pages)
 L2_IDT          equ 0x212000
+L2_PML4         equ 0x214000            ; a 64-bit L2's PML4, PDPT, PD
 USER_STACK      equ 0x70000
 
 MSR_EFER        equ 0xC0000080
@@ -566,6 +569,66 @@ _start:
 %endif
         EXPECT dword [VMCB + V_EXITINTINFO], 0x80000031, "EXITINTINFO"
 
+        ; ---- a 64-bit L2 (long mode of its own, L1 stays pm32): 4-level tables, 2 MiB pages ----
+        mov edi, L2_PML4
+        xor eax, eax
+        mov ecx, 3 * 1024
+        rep stosd
+        mov dword [L2_PML4], L2_PML4 + 0x1000 + 3
+        mov dword [L2_PML4 + 0x1000], L2_PML4 + 0x2000 + 3
+        mov dword [L2_PML4 + 0x2000], 0x83              ; 0-2 MiB
+        mov dword [L2_PML4 + 0x2008], 0x200083          ; 2-4 MiB
+        call vmcb_init
+        mov dword [VMCB + V_CR3], L2_PML4
+        mov dword [VMCB + V_CR4], 0x20                  ; PAE
+        mov dword [VMCB + V_CR0], 0x80000011            ; PG, PE, ET
+        mov dword [VMCB + V_EFER], 0x1500               ; SVME, LMA, LME
+        mov word [VMCB + V_CS], SEL_CODE64
+        mov word [VMCB + V_CS + 2], 0xA9B               ; L = 1, D = 0
+        ; CS.L and CS.D both set in long mode: VMEXIT_INVALID (15.5.1)
+        mov word [VMCB + V_CS + 2], 0xE9B
+        mov eax, VMCB
+        vmrun
+        stgi
+        PRINT "invalid CS.L and CS.D in long mode: exit="
+        mov eax, [VMCB + V_EXITCODE]
+        call p32_hex32
+        call p32_nl
+        EXPECT dword [VMCB + V_EXITCODE], -1, "CS.L and CS.D"
+        mov word [VMCB + V_CS + 2], 0xA9B
+        mov dword [VMCB + V_RIP], s64_cpuid
+        mov eax, VMCB
+        vmrun
+        stgi
+        PRINT "64-bit L2: "
+        call print_exit
+        EXPECT dword [VMCB + V_EXITCODE], 0x72, "64-bit L2: not a CPUID exit"
+        PRINT "64-bit L2: rax="
+        mov eax, [VMCB + V_RAX + 4]
+        call p32_hex32
+        mov eax, [VMCB + V_RAX]
+        call p32_hex32
+        PRINT " efer="
+        mov eax, [VMCB + V_EFER]
+        call p32_hex32
+        PRINT " cs.attr="
+        mov ax, [VMCB + V_CS + 2]
+        call p32_hex16
+        call p32_nl
+        mov dword [VMCB + V_RIP], s64_in
+        mov eax, VMCB
+        vmrun
+        stgi
+        PRINT "64-bit L2: "
+        call print_exit
+        EXPECT dword [VMCB + V_EXITCODE], 0x7b, "64-bit L2: not an IOIO exit"
+%ifdef WITH_APM
+        test dword [VMCB + V_EXITINFO1], 1 << 9
+        jnz .a64
+        FAIL "IOIO EXITINFO1 without A64"
+.a64:
+%endif
+
         ; ---- GIF and the INTR intercept, with the PIT's IRQ 0 (vector 0x20) ----
         mov eax, irq0_handler
         mov ebx, 0x20
@@ -875,6 +938,14 @@ s_triple:
 s_pf:   mov dword [0x800000], 1
 s_inj:  hlt
 s_spin: jmp s_spin
+        BITS 64
+s64_cpuid:
+        mov rax, 0x123456789abcdef0
+        cpuid
+s64_in: mov dx, 0x1234
+        in al, dx
+        jmp $
+        BITS 32
 l2_int30:
         hlt
 l2_gp13:
