@@ -20,6 +20,8 @@
 ;     IDT entry is empty: #VMEXIT(#GP) with the event in EXITINTINFO
 ;   - a 64-bit L2 while L1 stays in pm32: CS.L with CS.D is VMEXIT_INVALID;
 ;     CPUID (64-bit RAX saved), IN (EXITINFO1)
+;   - a self-NMI waits while GIF = 0, until STGI; an L2's self-NMI with the
+;     NMI intercept: #VMEXIT(NMI), and L1 takes the NMI after STGI
 ;   - GIF: with GIF = 0 and IF = 1 the PIT's IRQ 0 waits in the 8259 until
 ;     STGI; the INTR intercept with V_INTR_MASKING: L2 spinning with IF = 0
 ;     exits on the tick, which L1 takes after STGI
@@ -629,6 +631,41 @@ _start:
 .a64:
 %endif
 
+        ; ---- NMIs: a self-NMI through the local APIC waits for STGI; the NMI intercept ----
+        mov eax, nmi_handler
+        mov ebx, 2
+        call set_gate
+        mov dword [0xFEE000F0], 0x1FF           ; SVR: APIC software-enabled
+        clgi
+        call self_nmi
+        mov ecx, 1000
+.nspin: dec ecx
+        jnz .nspin
+        EXPECT dword [nmis], 0, "an NMI taken with GIF = 0"
+        stgi
+        nop
+        EXPECT dword [nmis], 1, "the held NMI not taken after STGI"
+        PRINTLN "gif: the nmi waited for stgi"
+        call vmcb_init
+        or dword [VMCB + V_ICPT_MISC1], 2       ; NMI
+        mov dword [VMCB + V_RIP], s_nmi
+        mov eax, VMCB
+        vmrun
+        mov eax, [nmis]
+        mov [nmis_at_exit], eax
+        stgi
+        nop
+        ; not the RIP: when a sent NMI arrives is the machine's business (QEMU
+        ; takes it at the end of its translation block, ringvm after the ICR write)
+        PRINT "nmi intercept: exit "
+        mov eax, [VMCB + V_EXITCODE]
+        call p32_hex8
+        call p32_nl
+        EXPECT dword [VMCB + V_EXITCODE], 0x61, "not an NMI exit"
+        EXPECT dword [nmis_at_exit], 1, "the NMI reached a handler before the exit"
+        EXPECT dword [nmis], 2, "the NMI that made the exit not taken after STGI"
+        PRINTLN "nmi intercept: the nmi was taken after stgi"
+
         ; ---- GIF and the INTR intercept, with the PIT's IRQ 0 (vector 0x20) ----
         mov eax, irq0_handler
         mov ebx, 0x20
@@ -705,6 +742,16 @@ _start:
         mov al, 0x30                    ; PIT channel 0 back to mode 0: no more ticks
         out 0x43, al
         PASS
+
+; a self-NMI: ICR delivery mode NMI, level assert, shorthand self
+self_nmi:
+        mov dword [0xFEE00310], 0
+        mov dword [0xFEE00300], 0x44400
+        ret
+
+nmi_handler:
+        inc dword [nmis]
+        iretd
 
 irq0_handler:
         push eax
@@ -938,6 +985,8 @@ s_triple:
 s_pf:   mov dword [0x800000], 1
 s_inj:  hlt
 s_spin: jmp s_spin
+s_nmi:  call self_nmi
+        jmp $
         BITS 64
 s64_cpuid:
         mov rax, 0x123456789abcdef0
@@ -999,6 +1048,8 @@ step:           dd 0
 l2_tsc_hi:      dd 0
 l2_err:         dd 0
 ticks:          dd 0
+nmis:           dd 0
+nmis_at_exit:   dd 0
 ticks_at_exit:  dd 0
 dtr_tmp:        dw 0
                 dd 0
