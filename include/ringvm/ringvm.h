@@ -43,6 +43,12 @@ struct rv_vm_config {
 	 */
 	bool soft_interpreter;
 	uint64_t soft_code_cache;	/* bytes of translated code per vCPU; 0: the default (64 MiB) */
+	/*
+	 * Offer AMD-V (SVM) to the guest: CPUID, EFER.SVME, VM_CR,
+	 * VM_HSAVE_PA and the SVM instructions (nested virtualization, soft
+	 * engine). Off by default until nested SVM is complete.
+	 */
+	bool cpu_svm;
 };
 
 /* Is the soft engine's translator available on this host? If not, *why says why. */

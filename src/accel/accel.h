@@ -34,6 +34,7 @@ struct rv_vm {
 	uint64_t clock_base;		/* host CLOCK_MONOTONIC at creation, for the default clock */
 	bool soft_interpreter;		/* see struct rv_vm_config */
 	uint64_t soft_code_cache;
+	bool cpu_svm;			/* see struct rv_vm_config */
 };
 
 /* Guest time in ns and the guest TSC, from the VM's clock. */

@@ -189,6 +189,7 @@ static int soft_vcpu_init(struct rv_vcpu *v)
 	sv->cpu.opaque = v->vm;
 	sv->cpu.tsc_khz = (uint32_t)(v->vm->tsc_hz / 1000);
 	sv->cpu.apic_id = v->index;
+	sv->cpu.svm_offered = v->vm->cpu_svm;
 	if (v->index != 0)
 		sv->cpu.s.apic_base &= ~(1ull << 8);	/* only vCPU 0 is the bootstrap processor */
 	pthread_mutex_init(&sv->wait_lock, NULL);
@@ -376,8 +377,13 @@ static int soft_run(struct rv_vcpu *v, struct rv_exit *exit)
 	}
 	memset(exit, 0, sizeof(*exit));
 
-	/* Entry consistency checks, as VMRUN does them */
-	bad = cpu_check_state(&cpu->s, &bad_value);
+	/*
+	 * Entry consistency checks, as VMRUN does them. Not in the guest's
+	 * own guest mode (nested SVM): the state is then its guest's, which
+	 * its VMRUN checked by the manual's rules (svm.c), and which may be
+	 * what the stricter checks here refuse (CS.DPL other than the VMCB's CPL).
+	 */
+	bad = cpu->svm.guest ? NULL : cpu_check_state(&cpu->s, &bad_value);
 	if (bad) {
 		exit->reason = RV_EXIT_INVALID_STATE;
 		exit->invalid.check = bad;

@@ -50,6 +50,7 @@ int rv_vm_create(struct rv_vm **out, const struct rv_vm_config *config)
 	if (config) {
 		vm->soft_interpreter = config->soft_interpreter;
 		vm->soft_code_cache = config->soft_code_cache;
+		vm->cpu_svm = config->cpu_svm;
 	}
 	pthread_mutex_init(&vm->lock, NULL);
 	ret = vm->ops->vm_init(vm);

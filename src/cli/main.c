@@ -58,6 +58,8 @@ void cli_usage(FILE *out)
 "                   translator's counters on stderr at exit\n"
 "  --interpreter    run guest code in the soft CPU's reference interpreter\n"
 "                   instead of translating it to host code (the default)\n"
+"  --cpu svm=on|off offer AMD-V (SVM, nested virtualization) to the guest;\n"
+"                   off by default until nested SVM is complete\n"
 "  --code-cache SIZE\n"
 "                   translated code kept per vCPU (1M to 512M, default 64M);\n"
 "                   flushed whole when full\n"

@@ -15,7 +15,7 @@ enum {
 	OPT_BIOS = 256, OPT_DEBUG_EXIT, OPT_STATS, OPT_BOOT_ENTRY, OPT_DECOMPRESS,
 	OPT_NO_REBOOT = 300,
 	OPT_DISK, OPT_NET, OPT_CONSOLE, OPT_RNG,
-	OPT_INTERPRETER = 400, OPT_CODE_CACHE,
+	OPT_INTERPRETER = 400, OPT_CODE_CACHE, OPT_CPU,
 };
 
 static const struct option run_longopts[] = {
@@ -36,6 +36,7 @@ static const struct option run_longopts[] = {
 	{ "stats",      no_argument,       NULL, OPT_STATS },
 	{ "interpreter", no_argument,      NULL, OPT_INTERPRETER },
 	{ "code-cache", required_argument, NULL, OPT_CODE_CACHE },
+	{ "cpu",        required_argument, NULL, OPT_CPU },
 	{ "verbose",    no_argument,       NULL, OPT_VERBOSE },
 	{ "help",       no_argument,       NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -86,6 +87,31 @@ static int parse_cpus(const char *text, unsigned *cpus)
 		return -1;
 	*cpus = (unsigned)v;
 	return 0;
+}
+
+/*
+ * "svm=on,svm=off": the last word wins, as for QEMU's -cpu flags. Each item
+ * is checked whole so that the message names the one that is wrong.
+ */
+int options_parse_cpu(const char *text, struct run_options *opts, char *err, size_t errlen)
+{
+	const char *p = text;
+
+	for (;;) {
+		size_t len = strcspn(p, ",");
+
+		if (len == 6 && !strncmp(p, "svm=on", 6))
+			opts->cpu_svm = true;
+		else if (len == 7 && !strncmp(p, "svm=off", 7))
+			opts->cpu_svm = false;
+		else {
+			snprintf(err, errlen, "--cpu '%.*s': give svm=on or svm=off", (int)len, p);
+			return -1;
+		}
+		if (!p[len])
+			return 0;
+		p += len + 1;
+	}
 }
 
 int options_parse(int argc, char **argv, struct run_options *opts, char *err, size_t errlen)
@@ -171,6 +197,10 @@ int options_parse(int argc, char **argv, struct run_options *opts, char *err, si
 				snprintf(err, errlen, "--code-cache '%s': give a size from 1M to 512M", optarg);
 				return -1;
 			}
+			break;
+		case OPT_CPU:
+			if (options_parse_cpu(optarg, opts, err, errlen))
+				return -1;
 			break;
 		case OPT_VERBOSE:
 			opts->verbose = true;

@@ -27,6 +27,7 @@ struct run_options {
 	bool verbose;
 	bool interpreter;		/* --interpreter: the soft CPU's reference interpreter, no translation */
 	uint64_t code_cache;		/* --code-cache: bytes of translated code per vCPU, 0: default */
+	bool cpu_svm;			/* --cpu svm=on: offer AMD-V (SVM) to the guest */
 	bool help;
 	/*
 	 * virtio devices, in the order given. Disk paths and serials point
@@ -46,6 +47,9 @@ struct run_options {
  * writable (they are, C11 5.1.2.2.1): --disk values are split in place.
  */
 int options_parse(int argc, char **argv, struct run_options *opts, char *err, size_t errlen);
+
+/* One --cpu value: a comma-separated list of FEATURE=on|off (svm so far). */
+int options_parse_cpu(const char *text, struct run_options *opts, char *err, size_t errlen);
 
 /* "256M", "2G", "1048576K", "512" (MiB, as QEMU's -m): bytes, or -1 with a reason. */
 int options_parse_size(const char *text, uint64_t *bytes);

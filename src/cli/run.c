@@ -244,6 +244,7 @@ int cli_run(int argc, char **argv)
 		.verbose = o.verbose,
 		.interpreter = o.interpreter,
 		.code_cache = o.code_cache,
+		.cpu_svm = o.cpu_svm,
 		.log = run_log,
 	};
 	memcpy(cfg.disk, o.disk, sizeof(cfg.disk));

@@ -38,7 +38,8 @@ const char *cpu_check_state(const struct cpu_state *s, uint64_t *bad_value)
 		FAIL("DR7 bits 63:32", s->dr7);
 
 	/* EFER and long mode */
-	if (s->efer & ~(uint64_t)EFER_VALID)
+	/* SVME too: whether it may be set is the CPU's business (sys_efer_ok), not the state's */
+	if (s->efer & ~(uint64_t)EFER_VALID & ~(uint64_t)RV_EFER_SVME)
 		FAIL("EFER reserved bits", s->efer);
 	if (lme && pg && !(s->cr4 & RV_CR4_PAE))
 		FAIL("EFER.LME and CR0.PG without CR4.PAE", s->cr4);

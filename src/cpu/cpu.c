@@ -10,12 +10,13 @@
 #include "cpu/block.h"
 #include "cpu/decode_cache.h"
 #include "cpu/mmu.h"
+#include "cpu/svm.h"
 #include "ringvm/ringvm.h"
 
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
-enum { UNWIND_EXC = 1, UNWIND_EXIT = 2 };
+enum { UNWIND_EXC = 1, UNWIND_EXIT = 2, UNWIND_SWITCH = 3 };
 
 void cpu_init(struct cpu *cpu, const struct cpu_memmap *mem)
 {
@@ -80,6 +81,8 @@ void cpu_reset(struct cpu *cpu)
 	cpu->exc_vector = -1;
 	cpu->exc_nesting = -1;
 	memset(&cpu->replay, 0, sizeof(cpu->replay));
+	/* out of guest mode, GIF = 1, VM_CR and VM_HSAVE_PA zero; whether SVM is offered stays */
+	memset(&cpu->svm, 0, sizeof(cpu->svm));
 
 	cpu_fpu_reset(cpu);
 	cpu_cpuid(cpu, 1, 0, id);
@@ -192,7 +195,10 @@ _Noreturn void cpu_raise_gp0(struct cpu *cpu)
 
 _Noreturn void cpu_raise_pf(struct cpu *cpu, uint64_t lin, uint32_t error_code)
 {
-	cpu->s.cr2 = lin;
+	/* an intercepted #PF leaves CR2 alone: the address goes to EXITINFO2 (APM vol. 2, 15.12.15) */
+	cpu->svm.pf_addr = lin;
+	if (likely(!cpu->svm.guest) || !(cpu->svm.icpt_exc >> EXC_PF & 1) || cpu->svm.inject)
+		cpu->s.cr2 = lin;
 	cpu_raise(cpu, EXC_PF, error_code);
 }
 
@@ -201,6 +207,13 @@ _Noreturn void cpu_exit_restart(struct cpu *cpu)
 	if (!cpu->unwind)
 		abort();
 	longjmp(*cpu->unwind, UNWIND_EXIT);
+}
+
+_Noreturn void cpu_unwind_switch(struct cpu *cpu)
+{
+	if (!cpu->unwind)
+		abort();
+	longjmp(*cpu->unwind, UNWIND_SWITCH);
 }
 
 void cpu_exit_after(struct cpu *cpu, enum cpu_exit reason)
@@ -347,6 +360,13 @@ static bool run_events(struct cpu *cpu)
 {
 	bool can_irq = (cpu->s.rflags & RV_FLAG_IF) && !cpu->shadow;
 
+	/* GIF = 0 holds NMIs and interrupts; guest mode may exit for them (svm.c) */
+	if (unlikely(cpu->svm.gif_clear || cpu->svm.guest) &&
+	    (cpu->pending_nmi || cpu->pending_irq >= 0 || cpu->irq_window_exit)) {
+		if (svm_events_held(cpu, &can_irq))
+			goto held;
+	}
+
 	if (cpu->pending_nmi && !cpu->nmi_blocked && !cpu->shadow) {
 		__atomic_store_n(&cpu->pending_nmi, false, __ATOMIC_SEQ_CST);
 		cpu->halted = false;
@@ -366,6 +386,7 @@ static bool run_events(struct cpu *cpu)
 			return true;
 		}
 	}
+held:
 	if (cpu->halted) {
 		cpu->exit.reason = CPU_EXIT_HLT;
 		return true;
@@ -420,6 +441,12 @@ enum cpu_exit cpu_run(struct cpu *cpu, uint64_t budget)
 	flat_dirty = true;	/* entry (the VMM may have set segments) or an event delivered */
 	if (r == UNWIND_EXIT)
 		goto out;
+	if (r == UNWIND_SWITCH) {
+		/* a #VMEXIT mid-instruction: the host's state is loaded, nothing to deliver or replay */
+		cpu->exc_vector = -1;
+		cpu->replay.count = cpu->replay.next = 0;
+		cpu->exit.reason = CPU_EXIT_NONE;
+	}
 	if (r == UNWIND_EXC) {
 		/* a fault: state is as at the instruction's start; deliver it */
 		int vec = cpu->exc_vector;
@@ -483,7 +510,20 @@ enum cpu_exit cpu_run(struct cpu *cpu, uint64_t budget)
 			 * need, and leaves to the interpreter what would pass the
 			 * budget.
 			 */
-			if (cpu->xlat && cpu->xlat->run(cpu, end) == CPU_XLAT_RAN) {
+			/*
+			 * The translator returns to this loop for an interrupt
+			 * when RFLAGS.IF allows one; it knows nothing of GIF or of
+			 * a guest's V_INTR_MASKING, where the host's IF decides
+			 * (svm.c). So not while GIF or guest mode holds back a
+			 * pending event (it would return at once, running
+			 * nothing), nor while a guest's interrupts are masked by
+			 * the host's IF (it would not return for an INTR exit).
+			 */
+			bool held = unlikely(cpu->svm.gif_clear || cpu->svm.guest) &&
+				    (cpu->pending_irq >= 0 || cpu->pending_nmi || cpu->irq_window_exit ||
+				     (cpu->svm.guest && cpu->svm.v_intr_masking));
+
+			if (cpu->xlat && !held && cpu->xlat->run(cpu, end) == CPU_XLAT_RAN) {
 				flat_dirty = true;
 				if (unlikely(cpu->dbg_trap))
 					cpu_debug_retire(cpu, cpu->s.rflags & ~(uint64_t)(RV_FLAG_TF | RV_FLAG_RF));

@@ -302,6 +302,42 @@ enum event_kind {
 #define PF_I    (1u << 4)
 
 /* ------------------------------------------------------------------ */
+/* AMD-V offered to the guest (svm.c; AMD APM vol. 2, chapter 15).    */
+
+/*
+ * The host state VMRUN saves and #VMEXIT restores (APM 15.5.1, 15.6). The
+ * manual leaves the HSAVE area's format to the implementation; ringvm keeps
+ * the state here, in the CPU, where no guest store can reach it (a guest
+ * without nested paging sees the host's physical memory, HSAVE page included).
+ */
+struct cpu_svm_host {
+	struct rv_segment seg[4];	/* ES, CS, SS, DS */
+	struct rv_dtable gdtr, idtr;
+	uint64_t efer, cr0, cr3, cr4, rflags, rip, rsp, rax;
+};
+
+struct cpu_svm {
+	bool gif_clear;		/* GIF = 0 (CLGI, #VMEXIT): interrupts and NMIs held pending */
+	bool guest;		/* guest mode: between VMRUN and #VMEXIT */
+	uint64_t vm_cr;		/* VM_CR MSR: DPD, R_INIT, DIS_A20M, LOCK, SVMDIS */
+	uint64_t hsave_pa;	/* VM_HSAVE_PA MSR */
+	/* The controls of the running guest, read from its VMCB at VMRUN */
+	uint64_t vmcb;		/* guest-physical address of its VMCB */
+	uint32_t icpt_cr;	/* bits 0-15 reads of CR0-15, 16-31 writes */
+	uint32_t icpt_dr;	/* bits 0-15 reads of DR0-15, 16-31 writes */
+	uint32_t icpt_exc;	/* exception vectors */
+	uint32_t icpt_misc1;	/* VMCB offset 0x0C: INTR ... SHUTDOWN */
+	uint32_t icpt_misc2;	/* VMCB offset 0x10: VMRUN ... */
+	uint64_t iopm, msrpm;	/* I/O and MSR permission maps */
+	int64_t tsc_offset;	/* added to the TSC the guest reads */
+	bool v_intr_masking;	/* physical interrupts masked by the host's IF, not the guest's */
+	bool host_if;		/* the host's RFLAGS.IF at VMRUN */
+	uint64_t pf_addr;	/* a #PF's address while its intercept may hold CR2 unchanged */
+	bool inject;		/* delivering the VMCB's EVENTINJ: not subject to intercepts */
+	struct cpu_svm_host host;
+};
+
+/* ------------------------------------------------------------------ */
 /* The vCPU.                                                           */
 
 struct cpu {
@@ -415,6 +451,10 @@ struct cpu {
 	/* A cpu_rmw_ptr() pointer into translated code: the store cpu_rmw_done() reports. */
 	uint64_t rmw_code_pa;
 	unsigned rmw_code_len;
+
+	/* AMD-V for the guest (svm.c): offered when the engine sets svm_offered (rv_vm_config.cpu_svm) */
+	bool svm_offered;
+	struct cpu_svm svm;
 };
 
 /*
@@ -486,6 +526,11 @@ _Noreturn void cpu_raise_gp0(struct cpu *cpu);
 _Noreturn void cpu_raise_pf(struct cpu *cpu, uint64_t lin, uint32_t error_code);
 /* Exit to the VMM; the instruction is executed again on the next run (replaying completed I/O). */
 _Noreturn void cpu_exit_restart(struct cpu *cpu);
+/*
+ * Back to the run loop after a world switch (#VMEXIT) replaced the state
+ * mid-instruction: it goes on at the new RIP, nothing retires.
+ */
+_Noreturn void cpu_unwind_switch(struct cpu *cpu);
 
 /* Deliver an event through the IVT/IDT (except.c); handles #DF and triple fault. */
 void cpu_deliver_event(struct cpu *cpu, int vector, enum event_kind kind, bool has_error, uint32_t error);

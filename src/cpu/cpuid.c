@@ -8,8 +8,8 @@
  * a bit is added only together with its instructions (tests/unit/test_sys.c
  * executes one instruction of each advertised feature). Deliberately absent:
  * VME/PVI (no virtual-8086 extensions), MCE/MCA (no machine-check banks),
- * SSE3 and later, AVX, XSAVE,
- * SVM (until VMRUN exists), HYPERVISOR.
+ * SSE3 and later, AVX, XSAVE, HYPERVISOR. SVM only when the VMM offers it
+ * (cpu->svm_offered, --cpu svm=on).
  */
 #define F1_EDX ((1u << 0)  /* FPU */ | (1u << 2)  /* DE */ | (1u << 3)  /* PSE */ | \
 		(1u << 4)  /* TSC */ | (1u << 5)  /* MSR */ | (1u << 6)  /* PAE */ | \
@@ -46,6 +46,18 @@ static const char hv_signature[12] = "RingVMRingVM";
 
 #define MAX_BASIC_LEAF 7u
 #define MAX_EXT_LEAF   0x80000008u
+#define MAX_EXT_LEAF_SVM 0x8000000au	/* up to the SVM leaf when SVM is offered */
+
+/*
+ * SVM (APM vol. 3, E.4.9): revision 1, the number of ASIDs (the soft TLB
+ * does not tag them yet: every world switch flushes it, so any count is
+ * honest; 16 leaves room for the tagged TLB to come), and in EDX only the
+ * features implemented: NRIPS (bit 3), next_RIP saved on #VMEXIT.
+ */
+#define SVM_REVISION 1u
+#define SVM_NASID    16u
+#define SVM_FEATURES (1u << 3)	/* NRIPS */
+#define X1_ECX_SVM   (1u << 2)
 
 static const char vendor[12] = "AuthenticAMD";
 static const char brand[48] = "ringvm soft x86-64";
@@ -80,7 +92,7 @@ void cpu_cpuid(struct cpu *cpu, uint32_t leaf, uint32_t subleaf, uint32_t out[4]
 	switch (leaf) {
 	case 0:
 	case 0x80000000:
-		a = leaf == 0 ? MAX_BASIC_LEAF : MAX_EXT_LEAF;
+		a = leaf == 0 ? MAX_BASIC_LEAF : cpu->svm_offered ? MAX_EXT_LEAF_SVM : MAX_EXT_LEAF;
 		b = str4(vendor);
 		d = str4(vendor + 4);
 		c = str4(vendor + 8);
@@ -101,6 +113,8 @@ void cpu_cpuid(struct cpu *cpu, uint32_t leaf, uint32_t subleaf, uint32_t out[4]
 	case 0x80000001:
 		a = SIGNATURE;
 		c = X1_ECX | (cores > 1 ? 1u << 1 : 0);	/* CmpLegacy: HTT counts cores, not threads */
+		if (cpu->svm_offered)
+			c |= X1_ECX_SVM;
 		d = X1_EDX;
 		break;
 	case 0x80000002:
@@ -141,6 +155,13 @@ void cpu_cpuid(struct cpu *cpu, uint32_t leaf, uint32_t subleaf, uint32_t out[4]
 		a = (48u << 8) | PHYS_ADDR_BITS;	/* linear 48, physical 40 */
 		/* NC = cores - 1; ApicIdCoreIdSize = bits of the APIC ID that number the core */
 		c = (cores - 1) | (core_id_bits(cores) << 12);
+		break;
+	case 0x8000000a:
+		if (cpu->svm_offered) {
+			a = SVM_REVISION;
+			b = SVM_NASID;
+			d = SVM_FEATURES;
+		}
 		break;
 	default:
 		/* leaves 2-6 and everything unknown: zero (AMD returns zeros out of range) */

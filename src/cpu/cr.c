@@ -117,7 +117,10 @@ void cpu_write_cr(struct cpu *cpu, unsigned cr, uint64_t v)
 /* Whether WRMSR EFER may write v (APM vol. 2, 3.1.7): reserved bits, and LME only with paging off. */
 bool sys_efer_ok(const struct cpu *cpu, uint64_t v)
 {
-	if (v & ~(uint64_t)EFER_VALID)
+	if (v & ~(uint64_t)EFER_VALID & ~(uint64_t)RV_EFER_SVME)
+		return false;
+	/* SVME only where SVM is offered and VM_CR.SVMDIS clear (APM vol. 2, 15.4, 15.30.1) */
+	if ((v & RV_EFER_SVME) && (!cpu->svm_offered || (cpu->svm.vm_cr & (1ull << 4))))
 		return false;
 	if ((cpu->s.cr0 & RV_CR0_PG) && ((v ^ cpu->s.efer) & RV_EFER_LME))
 		return false;

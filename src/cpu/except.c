@@ -1,4 +1,5 @@
 /* Event delivery: real-mode IVT, protected-mode and long-mode IDT gates, #DF and triple fault. */
+#include "cpu/svm.h"
 #include "cpu/sys.h"
 
 #define SV_READ (ACC_READ | ACC_IMPLICIT_SV)
@@ -323,6 +324,15 @@ static void delivery_abort(struct cpu *cpu, jmp_buf *outer)
 		cpu_exit_restart(cpu);	/* unwinds as an exit: cpu_run returns cpu->exit.reason */
 }
 
+/* A #VMEXIT replaced the state during delivery: leave it for the run loop at the host's RIP. */
+static _Noreturn void delivery_switch(struct cpu *cpu, jmp_buf *outer)
+{
+	cpu->unwind = outer;
+	cpu->exc_nesting = -1;
+	cpu->exc_vector = -1;
+	cpu_unwind_switch(cpu);
+}
+
 /*
  * Faults raised while an event is delivered come back here (cpu_raise
  * unwinds to our jmp_buf). They combine with the event as SDM vol. 3,
@@ -338,6 +348,7 @@ void cpu_deliver_event(struct cpu *cpu, int vector, enum event_kind kind, bool h
 	volatile int k = kind;
 	volatile bool he = has_error;
 	volatile uint32_t err = error;
+	volatile uint64_t intinfo = 0;	/* EXITINTINFO: the event whose delivery raised this one */
 
 	cpu->exc_vector = -1;
 	cpu->unwind = &jb;
@@ -350,10 +361,16 @@ void cpu_deliver_event(struct cpu *cpu, int vector, enum event_kind kind, bool h
 		enum exc_class first = k == EV_EXCEPTION ? exc_class_of(vec) : CLASS_BENIGN;
 		enum exc_class second = exc_class_of(nv);
 		if (k == EV_EXCEPTION && vec == EXC_DF) {
+			/* a guest's triple fault is the host's business when it intercepts shutdown (APM 15.12) */
+			if (cpu->svm.guest && (cpu->svm.icpt_misc1 >> SVM_I_SHUTDOWN & 1)) {
+				svm_vmexit(cpu, SVM_EXIT_SHUTDOWN, 0, 0, 0);
+				delivery_switch(cpu, outer);
+			}
 			cpu->exit.reason = CPU_EXIT_SHUTDOWN;
 			delivery_abort(cpu, outer);
 			return;
 		}
+		intinfo = svm_intinfo(vec, k, he && cpu->mode != MODE_REAL, err);
 		if ((first == CLASS_CONTRIB && second == CLASS_CONTRIB) ||
 		    (first == CLASS_PF && second != CLASS_BENIGN)) {
 			vec = EXC_DF;
@@ -367,6 +384,9 @@ void cpu_deliver_event(struct cpu *cpu, int vector, enum event_kind kind, bool h
 		k = EV_EXCEPTION;
 		cpu->exc_vector = -1;
 	}
+	if (__builtin_expect(cpu->svm.guest, 0) &&
+	    svm_event_intercepted(cpu, vec, k, he && cpu->mode != MODE_REAL, err, intinfo))
+		delivery_switch(cpu, outer);
 	cpu->exc_nesting = vec;
 	deliver_once(cpu, vec, (enum event_kind)k, he && cpu->mode != MODE_REAL, err);
 	cpu->unwind = outer;

@@ -1,4 +1,5 @@
 /* Descriptor-table instructions: groups 0F 00 and 0F 01, LAR, LSL, ARPL. */
+#include "cpu/svm.h"
 #include "cpu/sys.h"
 
 static bool protected_mode(const struct cpu *cpu)
@@ -137,19 +138,23 @@ void sys_op_grp6(struct cpu *cpu, const struct insn *in)
 		cpu_raise_ud(cpu);
 	switch (op) {
 	case 0:
+		svm_icpt(cpu, SVM_I_LDTR_READ, SVM_EXIT_LDTR_READ);
 		store_sel(cpu, in, cpu->s.seg[RV_LDTR].selector);
 		break;
 	case 1:
+		svm_icpt(cpu, SVM_I_TR_READ, SVM_EXIT_TR_READ);
 		store_sel(cpu, in, cpu->s.seg[RV_TR].selector);
 		break;
 	case 2:
 		if (cpu->s.cpl != 0)
 			cpu_raise_gp0(cpu);
+		svm_icpt(cpu, SVM_I_LDTR_WRITE, SVM_EXIT_LDTR_WRITE);
 		op_lldt(cpu, load_rm16(cpu, in));
 		break;
 	case 3:
 		if (cpu->s.cpl != 0)
 			cpu_raise_gp0(cpu);
+		svm_icpt(cpu, SVM_I_TR_WRITE, SVM_EXIT_TR_WRITE);
 		op_ltr(cpu, load_rm16(cpu, in));
 		break;
 	case 4:
@@ -164,6 +169,10 @@ void sys_op_grp6(struct cpu *cpu, const struct insn *in)
 /* SGDT/SIDT: limit, then a 32-bit base (64-bit in 64-bit mode). */
 static void store_dtable(struct cpu *cpu, const struct insn *in, const struct rv_dtable *t)
 {
+	if (t == &cpu->s.gdtr)
+		svm_icpt(cpu, SVM_I_GDTR_READ, SVM_EXIT_GDTR_READ);
+	else
+		svm_icpt(cpu, SVM_I_IDTR_READ, SVM_EXIT_IDTR_READ);
 	uint64_t ea = insn_ea(cpu, in);
 	uint64_t ea2 = (ea + 2) & size_mask(in->addrsize);
 	unsigned n = cpu_64bit(cpu) ? 8 : 4;
@@ -178,6 +187,10 @@ static void load_dtable(struct cpu *cpu, const struct insn *in, struct rv_dtable
 {
 	if (cpu->s.cpl != 0)
 		cpu_raise_gp0(cpu);
+	if (t == &cpu->s.gdtr)
+		svm_icpt(cpu, SVM_I_GDTR_WRITE, SVM_EXIT_GDTR_WRITE);
+	else
+		svm_icpt(cpu, SVM_I_IDTR_WRITE, SVM_EXIT_IDTR_WRITE);
 	uint64_t ea = insn_ea(cpu, in);
 	uint16_t limit = cpu_read16(cpu, in->seg, ea);
 	uint64_t ea2 = (ea + 2) & size_mask(in->addrsize);
@@ -200,6 +213,7 @@ static void lmsw(struct cpu *cpu, uint16_t v)
 {
 	if (cpu->s.cpl != 0)
 		cpu_raise_gp0(cpu);
+	svm_icpt_cr(cpu, 0, true);	/* LMSW is a CR0 write (APM vol. 2, 15.9) */
 	uint64_t cr0 = cpu->s.cr0;
 	cpu_write_cr(cpu, 0, (cr0 & ~0xeull) | (v & 0xfu) | (cr0 & RV_CR0_PE));
 }
@@ -209,6 +223,7 @@ static void invlpg(struct cpu *cpu, const struct insn *in)
 {
 	if (cpu->s.cpl != 0)
 		cpu_raise_gp0(cpu);
+	svm_icpt(cpu, SVM_I_INVLPG, SVM_EXIT_INVLPG);	/* EXITINFO1 (the address) needs decode assists */
 	uint64_t ea = insn_ea(cpu, in);
 	uint64_t lin;
 	if (cpu_64bit(cpu))
@@ -224,7 +239,11 @@ void sys_op_grp7(struct cpu *cpu, const struct insn *in)
 	unsigned op = in->reg & 7;
 	if (in->mod == 3) {
 		switch (op) {
+		case 3:
+			svm_op(cpu, in);	/* VMRUN ... INVLPGA (svm.c) */
+			return;
 		case 4:
+			svm_icpt_cr(cpu, 0, false);	/* SMSW reads CR0 */
 			cpu_reg_set(cpu, in->rm, in->opsize, cpu->s.cr0 & size_mask(in->opsize));
 			return;
 		case 6:
@@ -234,7 +253,7 @@ void sys_op_grp7(struct cpu *cpu, const struct insn *in)
 			sys_op_swapgs_rdtscp(cpu, in);
 			return;
 		default:
-			/* VMX/SVM, MONITOR/MWAIT, CLAC/STAC, XGETBV/XSETBV...: not implemented */
+			/* VMX, MONITOR/MWAIT, CLAC/STAC, XGETBV/XSETBV...: not implemented */
 			cpu_raise_ud(cpu);
 		}
 	}
@@ -243,7 +262,10 @@ void sys_op_grp7(struct cpu *cpu, const struct insn *in)
 	case 1: store_dtable(cpu, in, &cpu->s.idtr); break;
 	case 2: load_dtable(cpu, in, &cpu->s.gdtr); break;
 	case 3: load_dtable(cpu, in, &cpu->s.idtr); break;
-	case 4: cpu_write16(cpu, in->seg, insn_ea(cpu, in), (uint16_t)cpu->s.cr0); break;
+	case 4:
+		svm_icpt_cr(cpu, 0, false);
+		cpu_write16(cpu, in->seg, insn_ea(cpu, in), (uint16_t)cpu->s.cr0);
+		break;
 	case 6: lmsw(cpu, cpu_read16(cpu, in->seg, insn_ea(cpu, in))); break;
 	case 7: invlpg(cpu, in); break;
 	default: cpu_raise_ud(cpu);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cpu/exec_int2.h"
+#include "cpu/svm.h"
 
 #define STR_BATCH_ELEMS 1024	/* elements per execution on the slow path */
 #define STR_BATCH_BYTES 65536	/* bytes per execution on the fast path */
@@ -344,6 +345,7 @@ void int2_ins(struct cpu *cpu, const struct insn *in)
 	if (!str_begin(cpu, in, &c))
 		return;
 	cpu_check_io(cpu, port, c.size);
+	svm_icpt_io(cpu, in, port, c.size, true, true);
 	di = str_di(cpu, &c);
 	/* a faulting destination must not consume the port read */
 	cpu_check_write(cpu, RV_ES, di, c.size);
@@ -364,6 +366,7 @@ void int2_outs(struct cpu *cpu, const struct insn *in)
 	if (!str_begin(cpu, in, &c))
 		return;
 	cpu_check_io(cpu, port, c.size);
+	svm_icpt_io(cpu, in, port, c.size, false, true);
 	v = cpu_read(cpu, in->seg, str_si(cpu, &c), c.size);
 	cpu_io_out(cpu, port, c.size, (uint32_t)v);
 	str_adv(cpu, &c, RV_RSI, 1);

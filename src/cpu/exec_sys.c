@@ -1,4 +1,5 @@
 /* System instructions: control/debug registers, MSRs, CPUID, I/O, flags, interrupts, segment loads, fast system calls. */
+#include "cpu/svm.h"
 #include "cpu/sys.h"
 
 void sys_set_zf(struct cpu *cpu, bool zf)
@@ -45,7 +46,11 @@ static void op_mov_from_cr(struct cpu *cpu, const struct insn *in)
 {
 	require_cpl0(cpu);
 	unsigned size = cpu_64bit(cpu) ? 8 : 4;
-	cpu_reg_set(cpu, in->rm, size, read_cr(cpu, mov_cr_index(in)));
+	unsigned cr = mov_cr_index(in);
+	/* CR0-CR15 reads and writes are intercepted before the #UD of a missing CR (APM vol. 2, 15.9) */
+	if (cr < 16)
+		svm_icpt_cr(cpu, cr, false);
+	cpu_reg_set(cpu, in->rm, size, read_cr(cpu, cr));
 }
 
 /* 0F 22: MOV CRn, r */
@@ -54,6 +59,8 @@ static void op_mov_to_cr(struct cpu *cpu, const struct insn *in)
 	require_cpl0(cpu);
 	unsigned size = cpu_64bit(cpu) ? 8 : 4;
 	unsigned cr = mov_cr_index(in);
+	if (cr < 16)
+		svm_icpt_cr(cpu, cr, true);
 	if (cr != 0 && cr != 2 && cr != 3 && cr != 4 && cr != 8)
 		cpu_raise_ud(cpu);
 	cpu_write_cr(cpu, cr, cpu_reg_get(cpu, in->rm, size));
@@ -87,6 +94,7 @@ static void check_general_detect(struct cpu *cpu)
 static void op_mov_from_dr(struct cpu *cpu, const struct insn *in)
 {
 	require_cpl0(cpu);
+	svm_icpt_dr(cpu, in->reg, false);
 	unsigned dr = dr_index(cpu, in);
 	check_general_detect(cpu);
 	uint64_t v = dr < 4 ? cpu->s.dr[dr] : dr == 6 ? cpu->s.dr6 : cpu->s.dr7;
@@ -97,6 +105,7 @@ static void op_mov_from_dr(struct cpu *cpu, const struct insn *in)
 static void op_mov_to_dr(struct cpu *cpu, const struct insn *in)
 {
 	require_cpl0(cpu);
+	svm_icpt_dr(cpu, in->reg, true);
 	unsigned dr = dr_index(cpu, in);
 	check_general_detect(cpu);
 	uint64_t v = cpu_reg_get(cpu, in->rm, cpu_64bit(cpu) ? 8 : 4);
@@ -116,6 +125,7 @@ static void op_mov_to_dr(struct cpu *cpu, const struct insn *in)
 static void op_clts(struct cpu *cpu, const struct insn *in)
 {
 	require_cpl0(cpu);
+	svm_icpt_cr(cpu, 0, true);	/* CLTS is a CR0 write (15.9) */
 	cpu->s.cr0 &= ~RV_CR0_TS;
 }
 
@@ -123,6 +133,10 @@ static void op_clts(struct cpu *cpu, const struct insn *in)
 static void op_wbinvd(struct cpu *cpu, const struct insn *in)
 {
 	require_cpl0(cpu);
+	if (in->opcode == 0x08)
+		svm_icpt(cpu, SVM_I_INVD, SVM_EXIT_INVD);
+	else
+		svm_icpt2(cpu, 9);	/* WBINVD */
 }
 
 /* ------------------------------------------------------------------ */
@@ -139,6 +153,7 @@ static void op_rdtsc(struct cpu *cpu, const struct insn *in)
 {
 	if ((cpu->s.cr4 & RV_CR4_TSD) && cpu->s.cpl != 0)
 		cpu_raise_gp0(cpu);
+	svm_icpt(cpu, SVM_I_RDTSC, SVM_EXIT_RDTSC);
 	set_edx_eax(cpu, cpu_rdtsc(cpu));
 }
 
@@ -147,6 +162,7 @@ static void op_rdtscp(struct cpu *cpu)
 {
 	if ((cpu->s.cr4 & RV_CR4_TSD) && cpu->s.cpl != 0)
 		cpu_raise_gp0(cpu);
+	svm_icpt2(cpu, 7);	/* RDTSCP */
 	set_edx_eax(cpu, cpu_rdtsc(cpu));
 	cpu_reg_set(cpu, RV_RCX, 4, (uint32_t)cpu->s.tsc_aux);
 }
@@ -157,6 +173,7 @@ static void op_rdmsr(struct cpu *cpu, const struct insn *in)
 	uint64_t v;
 	uint32_t index = (uint32_t)cpu->s.gpr[RV_RCX];
 	require_cpl0(cpu);
+	svm_icpt_msr(cpu, index, false);
 	if (cpu_msr_vmm(index, false))
 		v = cpu_msr_exit(cpu, index, false, 0);	/* the local APIC, in the VMM */
 	else if (!cpu_rdmsr(cpu, index, &v))
@@ -170,6 +187,7 @@ static void op_wrmsr(struct cpu *cpu, const struct insn *in)
 	require_cpl0(cpu);
 	uint64_t v = (uint32_t)cpu->s.gpr[RV_RAX] | (cpu->s.gpr[RV_RDX] << 32);
 	uint32_t index = (uint32_t)cpu->s.gpr[RV_RCX];
+	svm_icpt_msr(cpu, index, true);
 	if (cpu_msr_vmm(index, true)) {
 		cpu_msr_exit(cpu, index, true, v);	/* the VMM accepted it */
 		if (index != RV_MSR_APIC_BASE)
@@ -179,9 +197,16 @@ static void op_wrmsr(struct cpu *cpu, const struct insn *in)
 		cpu_raise_gp0(cpu);
 }
 
-/* 0F 33: RDPMC. There are no performance counters: every counter index is invalid. */
+/*
+ * 0F 33: RDPMC. There are no performance counters: every counter index is
+ * invalid. The intercept comes after the CPL check (CR4.PCE) and before
+ * the check of the index in ECX, an operand value (APM vol. 2, 15.7.1).
+ */
 static void op_rdpmc(struct cpu *cpu, const struct insn *in)
 {
+	if (cpu->s.cpl != 0 && !(cpu->s.cr4 & RV_CR4_PCE))
+		cpu_raise_gp0(cpu);
+	svm_icpt(cpu, SVM_I_RDPMC, SVM_EXIT_RDPMC);
 	cpu_raise_gp0(cpu);
 }
 
@@ -189,6 +214,7 @@ static void op_rdpmc(struct cpu *cpu, const struct insn *in)
 static void op_cpuid(struct cpu *cpu, const struct insn *in)
 {
 	uint32_t r[4];
+	svm_icpt(cpu, SVM_I_CPUID, SVM_EXIT_CPUID);
 	cpu_cpuid(cpu, (uint32_t)cpu->s.gpr[RV_RAX], (uint32_t)cpu->s.gpr[RV_RCX], r);
 	cpu_reg_set(cpu, RV_RAX, 4, r[0]);
 	cpu_reg_set(cpu, RV_RBX, 4, r[1]);
@@ -203,6 +229,7 @@ static void op_cpuid(struct cpu *cpu, const struct insn *in)
 static void op_hlt(struct cpu *cpu, const struct insn *in)
 {
 	require_cpl0(cpu);
+	svm_icpt(cpu, SVM_I_HLT, SVM_EXIT_HLT);
 	cpu->halted = true;
 	cpu_exit_after(cpu, CPU_EXIT_HLT);
 }
@@ -227,6 +254,7 @@ static void op_pushf(struct cpu *cpu, const struct insn *in)
 {
 	if (cpu->mode == MODE_VM86 && iopl(cpu) != 3)
 		cpu_raise_gp0(cpu);
+	svm_icpt(cpu, SVM_I_PUSHF, SVM_EXIT_PUSHF);
 	uint64_t f = cpu_get_rflags(cpu) & ~(uint64_t)(RV_FLAG_VM | RV_FLAG_RF);
 	cpu_push(cpu, f, in->opsize);
 }
@@ -236,6 +264,7 @@ static void op_popf(struct cpu *cpu, const struct insn *in)
 {
 	if (cpu->mode == MODE_VM86 && iopl(cpu) != 3)
 		cpu_raise_gp0(cpu);
+	svm_icpt(cpu, SVM_I_POPF, SVM_EXIT_POPF);
 	uint64_t old = cpu_get_rflags(cpu);
 	uint64_t v = cpu_pop(cpu, in->opsize);
 	uint64_t mask = CPU_ARITH_FLAGS | RV_FLAG_TF | RV_FLAG_DF | RV_FLAG_NT | RV_FLAG_AC | RV_FLAG_ID;
@@ -284,6 +313,7 @@ static void op_in(struct cpu *cpu, const struct insn *in)
 	unsigned size = io_size(in);
 	uint16_t port = in->opcode & 8 ? (uint16_t)cpu->s.gpr[RV_RDX] : (uint16_t)in->imm;
 	cpu_check_io(cpu, port, size);
+	svm_icpt_io(cpu, in, port, size, true, false);
 	cpu_reg_set(cpu, RV_RAX, size, cpu_io_in(cpu, port, size));
 }
 
@@ -293,6 +323,7 @@ static void op_out(struct cpu *cpu, const struct insn *in)
 	unsigned size = io_size(in);
 	uint16_t port = in->opcode & 8 ? (uint16_t)cpu->s.gpr[RV_RDX] : (uint16_t)in->imm;
 	cpu_check_io(cpu, port, size);
+	svm_icpt_io(cpu, in, port, size, false, false);
 	cpu_io_out(cpu, port, size, (uint32_t)cpu_reg_get(cpu, RV_RAX, size));
 }
 
@@ -323,12 +354,14 @@ static void op_into(struct cpu *cpu, const struct insn *in)
 /* F1: INT1 / ICEBP: a #DB without the gate DPL check */
 static void op_icebp(struct cpu *cpu, const struct insn *in)
 {
+	svm_icpt2(cpu, 8);	/* ICEBP */
 	cpu_deliver_event(cpu, EXC_DB, EV_PRIV_SOFT, false, 0);
 }
 
 /* CF: IRET/IRETD/IRETQ */
 static void op_iret(struct cpu *cpu, const struct insn *in)
 {
+	svm_icpt(cpu, SVM_I_IRET, SVM_EXIT_IRET);
 	sys_iret(cpu, in->opsize);
 	/* an RF = 1 IRET loaded survives this instruction's retirement (SDM 17.3.1.1) */
 	if (cpu->s.rflags & RV_FLAG_RF)

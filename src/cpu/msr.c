@@ -15,11 +15,15 @@
 #define MSR_HWCR            0xc0010015u
 #define MSR_INT_PENDING     0xc0010055u
 #define MSR_VM_CR           0xc0010114u
+#define MSR_VM_HSAVE_PA     0xc0010117u
 #define MSR_DE_CFG          0xc0011029u
 
 /* HWCR reset value: TscFreqSel (bit 24, TSC counts at the P0 rate). */
 #define HWCR_RESET          (1ull << 24)
-#define VM_CR_SVMDIS        (1ull << 4)	/* SVM is not offered yet (CPUID has no SVM bit) */
+/* VM_CR (APM vol. 2, 15.30.1): DPD, R_INIT, DIS_A20M (0-2), LOCK (3), SVMDIS (4); the rest reserved */
+#define VM_CR_LOCK          (1ull << 3)
+#define VM_CR_SVMDIS        (1ull << 4)
+#define VM_CR_VALID         0x1full
 #define DE_CFG_LFENCE_SERIALIZE (1ull << 1)
 
 /* MTRRCAP: 8 variable ranges, fixed ranges, write-combining (SDM vol. 3, 11.11.1). */
@@ -28,7 +32,8 @@
 uint64_t cpu_rdtsc(struct cpu *cpu)
 {
 	uint64_t host = cpu->read_host_tsc ? cpu->read_host_tsc(cpu->opaque) : cpu->icount;
-	return host + (uint64_t)cpu->s.tsc_offset;
+	/* a guest of the guest reads its host's TSC plus the VMCB's TSC_OFFSET (APM vol. 2, 15.30.5) */
+	return host + (uint64_t)cpu->s.tsc_offset + (cpu->svm.guest ? (uint64_t)cpu->svm.tsc_offset : 0);
 }
 
 /* Memory types valid in PAT entries and MTRRs: UC, WC, WT, WP, WB (and UC- for PAT). */
@@ -92,6 +97,25 @@ uint64_t cpu_msr_exit(struct cpu *cpu, uint32_t index, bool is_write, uint64_t v
 	cpu_exit_restart(cpu);
 }
 
+/*
+ * VM_CR (APM vol. 2, 15.30.1): with LOCK set, writes to LOCK and SVMDIS
+ * are silently ignored; setting SVMDIS while EFER.SVME is set is #GP
+ * whatever LOCK says. Reserved bits are #GP.
+ */
+static bool vm_cr_write(struct cpu *cpu, uint64_t v)
+{
+	uint64_t keep = cpu->svm.vm_cr & (VM_CR_LOCK | VM_CR_SVMDIS);
+
+	if (v & ~VM_CR_VALID)
+		return false;
+	if ((v & VM_CR_SVMDIS) && (cpu->s.efer & RV_EFER_SVME))
+		return false;
+	if (cpu->svm.vm_cr & VM_CR_LOCK)
+		v = (v & ~(VM_CR_LOCK | VM_CR_SVMDIS)) | keep;
+	cpu->svm.vm_cr = v;
+	return true;
+}
+
 bool cpu_rdmsr(struct cpu *cpu, uint32_t index, uint64_t *value)
 {
 	struct cpu_state *s = &cpu->s;
@@ -133,7 +157,15 @@ bool cpu_rdmsr(struct cpu *cpu, uint32_t index, uint64_t *value)
 	case MSR_HWCR: *value = s->hwcr_xor ^ HWCR_RESET; return true;
 	case MSR_SYSCFG: *value = 0; return true;	/* no TOM2, no SME */
 	case MSR_INT_PENDING: *value = 0; return true;	/* no C1E */
-	case MSR_VM_CR: *value = VM_CR_SVMDIS; return true;
+	case MSR_VM_CR:
+		/* without SVM offered it reads as disabled, as on a part whose BIOS turned SVM off */
+		*value = cpu->svm_offered ? cpu->svm.vm_cr : VM_CR_SVMDIS;
+		return true;
+	case MSR_VM_HSAVE_PA:
+		if (!cpu->svm_offered)
+			return false;
+		*value = cpu->svm.hsave_pa;
+		return true;
 	case MSR_DE_CFG: *value = DE_CFG_LFENCE_SERIALIZE; return true;
 	default:
 		return false;
@@ -163,7 +195,7 @@ bool cpu_wrmsr(struct cpu *cpu, uint32_t index, uint64_t v)
 	switch (index) {
 	case RV_MSR_TSC: {
 		uint64_t host = cpu->read_host_tsc ? cpu->read_host_tsc(cpu->opaque) : cpu->icount;
-		s->tsc_offset = (int64_t)(v - host);
+		s->tsc_offset = (int64_t)(v - host - (cpu->svm.guest ? (uint64_t)cpu->svm.tsc_offset : 0));
 		return true;
 	}
 	case RV_MSR_APIC_BASE:
@@ -226,10 +258,19 @@ bool cpu_wrmsr(struct cpu *cpu, uint32_t index, uint64_t v)
 	case MSR_HWCR:
 		s->hwcr_xor = v ^ HWCR_RESET;
 		return true;
+	case MSR_VM_CR:
+		if (cpu->svm_offered)
+			return vm_cr_write(cpu, v);
+		return true;	/* SVM disabled: writes are ignored */
+	case MSR_VM_HSAVE_PA:
+		/* a 4 KiB-aligned physical address (APM vol. 2, 15.30.4) */
+		if (!cpu->svm_offered || (v & 0xfff) || (v >> cpu->maxphyaddr))
+			return false;
+		cpu->svm.hsave_pa = v;
+		return true;
 	case MSR_PATCH_LEVEL:
 	case MSR_SYSCFG:
 	case MSR_INT_PENDING:
-	case MSR_VM_CR:
 	case MSR_DE_CFG:
 		return true;	/* accepted and ignored: nothing here changes behaviour */
 	default:

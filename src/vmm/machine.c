@@ -192,6 +192,7 @@ int machine_create(struct machine **mp, const struct machine_config *config,
 	vmcfg.clock_opaque = m;
 	vmcfg.soft_interpreter = config->interpreter;
 	vmcfg.soft_code_cache = config->code_cache;
+	vmcfg.cpu_svm = config->cpu_svm;
 	ret = rv_vm_create(&m->vm, &vmcfg);
 	if (ret) {
 		snprintf(err, errlen, "cannot create the VM: %s", strerror(-ret));

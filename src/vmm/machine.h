@@ -63,6 +63,7 @@ struct machine_config {
 	bool verbose;
 	bool interpreter;		/* run the soft CPU's interpreter instead of translating */
 	uint64_t code_cache;		/* bytes of translated code per vCPU; 0: the engine's default */
+	bool cpu_svm;			/* offer AMD-V (SVM) to the guest (--cpu svm=on) */
 	/* Diagnostics for --verbose (unclaimed I/O, ...); the VMM never prints itself. */
 	void (*log)(void *opaque, const char *fmt, va_list ap);
 	void *log_opaque;

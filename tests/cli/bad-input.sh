@@ -14,6 +14,7 @@ expect_error "kernel is a directory" 2 "not a regular file"               -- run
 expect_error "empty kernel"          2 "empty"                            -- run --kernel "$TMP/empty"
 expect_error "text file as kernel"   2 "not a kernel format ringvm knows" -- run --kernel "$TMP/text"
 expect_error "random bytes"          2 "not a kernel format ringvm knows" -- run --kernel "$TMP/random"
+expect_error "--cpu bad value"       2 "--cpu 'svm=maybe': give svm=on or svm=off" -- run --kernel "$TMP/random" --cpu svm=maybe
 expect_error "missing initrd"        2 "cannot open initrd"               -- run --kernel "$K" --initrd "$TMP/nope"
 expect_error "missing bios"          2 "cannot open firmware"             -- run --bios "$TMP/nope"
 expect_error "bios of wrong size"    2 "multiple of 64 KiB"               -- run --bios "$TMP/text"

@@ -83,7 +83,7 @@ static void run_breakage(const struct breakage *b)
 	case F_CR8: s.cr8 = b->value; break;
 	case F_EFER:
 		if (!strcmp(b->check, "EFER reserved bits"))
-			s.efer |= RV_EFER_SVME;	/* not offered yet */
+			s.efer |= 1ull << 20;	/* reserved (SVME may be set: SVM can be offered) */
 		else
 			s.efer &= ~RV_EFER_LMA;
 		break;

@@ -68,6 +68,24 @@ static void test_defaults(void **state)
 	assert_int_equal(opts.nr_nics, 0);
 	assert_false(opts.virtio_console);
 	assert_false(opts.rng);
+	assert_false(opts.cpu_svm);	/* SVM is off until nested SVM is complete */
+}
+
+static void test_cpu_svm(void **state)
+{
+	assert_int_equal(parse("--cpu", "svm=on", NULL), 0);
+	assert_true(opts.cpu_svm);
+	assert_int_equal(parse("--cpu", "svm=off", NULL), 0);
+	assert_false(opts.cpu_svm);
+	assert_int_equal(parse("--cpu", "svm=on,svm=off", NULL), 0);
+	assert_false(opts.cpu_svm);
+	assert_int_equal(parse("--cpu=svm=on", NULL), 0);
+	assert_true(opts.cpu_svm);
+	assert_parse_error("--cpu 'svm=yes': give svm=on or svm=off", "--cpu", "svm=yes");
+	assert_parse_error("--cpu 'vmx=on'", "--cpu", "svm=on,vmx=on");
+	assert_parse_error("--cpu '': give svm=on", "--cpu", "");
+	assert_parse_error("--cpu '': give svm=on", "--cpu", "svm=on,");
+	assert_parse_error("needs a value", "--cpu");
 }
 
 static void test_disk_bare(void **state)
@@ -445,6 +463,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_defaults, teardown),
+		cmocka_unit_test_teardown(test_cpu_svm, teardown),
 		cmocka_unit_test_teardown(test_decompress, teardown),
 		cmocka_unit_test_teardown(test_disk_bare, teardown),
 		cmocka_unit_test_teardown(test_disk_bare_with_commas, teardown),

@@ -1,0 +1,578 @@
+/* AMD-V for the guest: the SVM instructions, VMRUN and #VMEXIT, intercepts (AMD APM vol. 2, chapter 15). */
+#include "cpu/svm.h"
+#include "cpu/mmu.h"
+#include "cpu/sys.h"
+
+/* VMCB control area (APM vol. 2, appendix B, table B-1) */
+enum {
+	VMCB_ICPT_CR = 0x000, VMCB_ICPT_DR = 0x004, VMCB_ICPT_EXC = 0x008, VMCB_ICPT_MISC1 = 0x00c, VMCB_ICPT_MISC2 = 0x010,
+	VMCB_IOPM = 0x040, VMCB_MSRPM = 0x048, VMCB_TSC_OFFSET = 0x050, VMCB_ASID = 0x058,
+	VMCB_TLB_CTL = 0x05c, VMCB_VINTR = 0x060, VMCB_INT_STATE = 0x068, VMCB_EXITCODE = 0x070,
+	VMCB_EXITINFO1 = 0x078, VMCB_EXITINFO2 = 0x080, VMCB_EXITINTINFO = 0x088, VMCB_NP = 0x090,
+	VMCB_EVENTINJ = 0x0a8, VMCB_NRIP = 0x0c8,
+};
+/* VMCB state save area (table B-2): segments are 16 bytes each from ES at 0x400, in enum rv_seg order */
+enum {
+	VMCB_SEG = 0x400, VMCB_GDTR = 0x460, VMCB_LDTR = 0x470, VMCB_IDTR = 0x480, VMCB_TR = 0x490,
+	VMCB_CPL = 0x4cb, VMCB_EFER = 0x4d0, VMCB_CR4 = 0x548, VMCB_CR3 = 0x550, VMCB_CR0 = 0x558,
+	VMCB_DR7 = 0x560, VMCB_DR6 = 0x568, VMCB_RFLAGS = 0x570, VMCB_RIP = 0x578, VMCB_RSP = 0x5d8,
+	VMCB_RAX = 0x5f8, VMCB_STAR = 0x600, VMCB_LSTAR = 0x608, VMCB_CSTAR = 0x610,
+	VMCB_SFMASK = 0x618, VMCB_KGSBASE = 0x620, VMCB_SYSENTER_CS = 0x628,
+	VMCB_SYSENTER_ESP = 0x630, VMCB_SYSENTER_EIP = 0x638, VMCB_CR2 = 0x640,
+};
+
+#define VINTR_MASKING (1ull << 24)	/* V_INTR_MASKING */
+#define I2_VMRUN      (1u << 0)		/* intercept vector 4, bit 0 */
+#define EVENT_VALID   (1u << 31)
+#define EVENT_EV      (1u << 11)	/* an error code is pushed */
+enum { EVT_INTR = 0, EVT_NMI = 2, EVT_EXCEPTION = 3, EVT_SOFT_INT = 4 };
+
+static uint64_t vmcb_rd(struct cpu *cpu, uint64_t vmcb, unsigned off, unsigned size)
+{
+	return cpu_phys_read(cpu, vmcb + off, size);
+}
+
+static void vmcb_wr(struct cpu *cpu, uint64_t vmcb, unsigned off, uint64_t v, unsigned size)
+{
+	cpu_phys_write(cpu, vmcb + off, v, size);
+}
+
+static void vmcb_get_seg(struct cpu *cpu, uint64_t at, struct rv_segment *s)
+{
+	s->selector = (uint16_t)cpu_phys_read(cpu, at, 2);
+	s->attrib = (uint16_t)cpu_phys_read(cpu, at + 2, 2) & 0xfff;
+	s->limit = (uint32_t)cpu_phys_read(cpu, at + 4, 4);
+	s->base = cpu_phys_read(cpu, at + 8, 8);
+}
+
+static void vmcb_put_seg(struct cpu *cpu, uint64_t at, const struct rv_segment *s)
+{
+	cpu_phys_write(cpu, at, s->selector, 2);
+	cpu_phys_write(cpu, at + 2, s->attrib, 2);
+	cpu_phys_write(cpu, at + 4, s->limit, 4);
+	cpu_phys_write(cpu, at + 8, s->base, 8);
+}
+
+static void vmcb_get_dt(struct cpu *cpu, uint64_t at, struct rv_dtable *t)
+{
+	t->limit = (uint16_t)cpu_phys_read(cpu, at + 4, 4);
+	t->base = cpu_phys_read(cpu, at + 8, 8);
+}
+
+static void vmcb_put_dt(struct cpu *cpu, uint64_t at, const struct rv_dtable *t)
+{
+	cpu_phys_write(cpu, at, 0, 4);
+	cpu_phys_write(cpu, at + 4, t->limit, 4);
+	cpu_phys_write(cpu, at + 8, t->base, 8);
+}
+
+/* ------------------------------------------------------------------ */
+/* #VMEXIT (APM vol. 2, 15.6).                                         */
+
+static void vmexit(struct cpu *cpu, uint64_t code, uint64_t info1, uint64_t info2, uint64_t intinfo,
+		   uint64_t nrip)
+{
+	struct cpu_svm *v = &cpu->svm;
+	struct cpu_svm_host *h = &v->host;
+	struct cpu_state *s = &cpu->s;
+	uint64_t vmcb = v->vmcb;
+
+	/* the guest state, as VMRUN loaded it and the guest left it */
+	for (int i = RV_ES; i <= RV_DS; i++)
+		vmcb_put_seg(cpu, vmcb + VMCB_SEG + 16 * (unsigned)i, &s->seg[i]);
+	vmcb_put_dt(cpu, vmcb + VMCB_GDTR, &s->gdtr);
+	vmcb_put_dt(cpu, vmcb + VMCB_IDTR, &s->idtr);
+	vmcb_wr(cpu, vmcb, VMCB_CPL, s->cpl, 1);
+	vmcb_wr(cpu, vmcb, VMCB_EFER, s->efer, 8);
+	vmcb_wr(cpu, vmcb, VMCB_CR0, s->cr0, 8);
+	vmcb_wr(cpu, vmcb, VMCB_CR2, s->cr2, 8);
+	vmcb_wr(cpu, vmcb, VMCB_CR3, s->cr3, 8);
+	vmcb_wr(cpu, vmcb, VMCB_CR4, s->cr4, 8);
+	vmcb_wr(cpu, vmcb, VMCB_DR6, s->dr6, 8);
+	vmcb_wr(cpu, vmcb, VMCB_DR7, s->dr7, 8);
+	vmcb_wr(cpu, vmcb, VMCB_RFLAGS, cpu_get_rflags(cpu), 8);
+	vmcb_wr(cpu, vmcb, VMCB_RIP, s->rip, 8);
+	vmcb_wr(cpu, vmcb, VMCB_RSP, s->gpr[RV_RSP], 8);
+	vmcb_wr(cpu, vmcb, VMCB_RAX, s->gpr[RV_RAX], 8);
+	vmcb_wr(cpu, vmcb, VMCB_INT_STATE, cpu->shadow ? 1 : 0, 8);
+	vmcb_wr(cpu, vmcb, VMCB_EXITCODE, code, 8);
+	vmcb_wr(cpu, vmcb, VMCB_EXITINFO1, info1, 8);
+	vmcb_wr(cpu, vmcb, VMCB_EXITINFO2, info2, 8);
+	vmcb_wr(cpu, vmcb, VMCB_EXITINTINFO, intinfo, 8);
+	vmcb_wr(cpu, vmcb, VMCB_NRIP, nrip, 8);
+	/* an injected event was taken (or is in EXITINTINFO): the V bit is cleared (APM 15.20) */
+	vmcb_wr(cpu, vmcb, VMCB_EVENTINJ, 0, 8);
+
+	/* the host's state, from the CPU: the guest could write the HSAVE page, not this */
+	for (int i = RV_ES; i <= RV_DS; i++)
+		s->seg[i] = h->seg[i];
+	s->gdtr = h->gdtr;
+	s->idtr = h->idtr;
+	s->efer = h->efer;
+	s->cr0 = h->cr0 | RV_CR0_PE;
+	s->cr3 = h->cr3;
+	s->cr4 = h->cr4;
+	cpu_set_rflags(cpu, h->rflags);
+	s->gpr[RV_RSP] = h->rsp;
+	s->gpr[RV_RAX] = h->rax;
+	s->dr7 = 0x400;		/* all breakpoints disabled */
+	s->cpl = 0;
+	s->rip = cpu->next_rip = h->rip;
+	v->guest = false;
+	v->gif_clear = true;
+	cpu->shadow = 0;
+	cpu->halted = false;
+	cpu->blk_stop = 1;
+	cpu_update_mode(cpu);
+	/* no ASID tags in the TLB yet: each world switch drops it */
+	cpu_tlb_flush_all(cpu);
+}
+
+void svm_vmexit(struct cpu *cpu, uint64_t code, uint64_t info1, uint64_t info2, uint64_t intinfo)
+{
+	vmexit(cpu, code, info1, info2, intinfo, 0);
+}
+
+_Noreturn void svm_exit_insn(struct cpu *cpu, uint64_t code, uint64_t info1, uint64_t info2)
+{
+	/* the guest's RIP is the intercepted instruction's: it has not retired */
+	vmexit(cpu, code, info1, info2, 0, cpu->next_rip);
+	cpu_unwind_switch(cpu);
+}
+
+/* ------------------------------------------------------------------ */
+/* VMRUN (APM vol. 2, 15.5).                                           */
+
+struct vmcb_guest {
+	struct rv_segment seg[4];	/* ES, CS, SS, DS */
+	struct rv_dtable gdtr, idtr;
+	uint8_t cpl;
+	uint64_t efer, cr0, cr2, cr3, cr4, dr6, dr7, rflags, rip, rsp, rax;
+	/* controls */
+	uint32_t icpt_cr, icpt_dr, icpt_exc, icpt_misc1, icpt_misc2, asid;
+	uint64_t iopm, msrpm, tsc_offset, vintr, int_state, eventinj, np;
+	uint8_t tlb_ctl;
+};
+
+static void vmcb_read_guest(struct cpu *cpu, uint64_t vmcb, struct vmcb_guest *g)
+{
+	for (int i = RV_ES; i <= RV_DS; i++)
+		vmcb_get_seg(cpu, vmcb + VMCB_SEG + 16 * (unsigned)i, &g->seg[i]);
+	vmcb_get_dt(cpu, vmcb + VMCB_GDTR, &g->gdtr);
+	vmcb_get_dt(cpu, vmcb + VMCB_IDTR, &g->idtr);
+	g->cpl = (uint8_t)vmcb_rd(cpu, vmcb, VMCB_CPL, 1);
+	g->efer = vmcb_rd(cpu, vmcb, VMCB_EFER, 8);
+	g->cr0 = vmcb_rd(cpu, vmcb, VMCB_CR0, 8);
+	g->cr2 = vmcb_rd(cpu, vmcb, VMCB_CR2, 8);
+	g->cr3 = vmcb_rd(cpu, vmcb, VMCB_CR3, 8);
+	g->cr4 = vmcb_rd(cpu, vmcb, VMCB_CR4, 8);
+	g->dr6 = vmcb_rd(cpu, vmcb, VMCB_DR6, 8);
+	g->dr7 = vmcb_rd(cpu, vmcb, VMCB_DR7, 8);
+	g->rflags = vmcb_rd(cpu, vmcb, VMCB_RFLAGS, 8);
+	g->rip = vmcb_rd(cpu, vmcb, VMCB_RIP, 8);
+	g->rsp = vmcb_rd(cpu, vmcb, VMCB_RSP, 8);
+	g->rax = vmcb_rd(cpu, vmcb, VMCB_RAX, 8);
+	g->icpt_cr = (uint32_t)vmcb_rd(cpu, vmcb, VMCB_ICPT_CR, 4);
+	g->icpt_dr = (uint32_t)vmcb_rd(cpu, vmcb, VMCB_ICPT_DR, 4);
+	g->icpt_exc = (uint32_t)vmcb_rd(cpu, vmcb, VMCB_ICPT_EXC, 4);
+	g->icpt_misc1 = (uint32_t)vmcb_rd(cpu, vmcb, VMCB_ICPT_MISC1, 4);
+	g->icpt_misc2 = (uint32_t)vmcb_rd(cpu, vmcb, VMCB_ICPT_MISC2, 4);
+	g->iopm = vmcb_rd(cpu, vmcb, VMCB_IOPM, 8) & ~0xfffull;
+	g->msrpm = vmcb_rd(cpu, vmcb, VMCB_MSRPM, 8) & ~0xfffull;
+	g->tsc_offset = vmcb_rd(cpu, vmcb, VMCB_TSC_OFFSET, 8);
+	g->asid = (uint32_t)vmcb_rd(cpu, vmcb, VMCB_ASID, 4);
+	g->tlb_ctl = (uint8_t)vmcb_rd(cpu, vmcb, VMCB_TLB_CTL, 1);
+	g->vintr = vmcb_rd(cpu, vmcb, VMCB_VINTR, 8);
+	g->int_state = vmcb_rd(cpu, vmcb, VMCB_INT_STATE, 8);
+	g->eventinj = vmcb_rd(cpu, vmcb, VMCB_EVENTINJ, 8);
+	g->np = vmcb_rd(cpu, vmcb, VMCB_NP, 8);
+}
+
+/* The guest state checks of APM vol. 2, 15.5.1 ("Canonicalization and Consistency Checks"). */
+static bool vmrun_state_ok(const struct cpu *cpu, const struct vmcb_guest *g)
+{
+	bool lme = g->efer & RV_EFER_LME, pg = g->cr0 & RV_CR0_PG;
+
+	if (!(g->efer & RV_EFER_SVME))
+		return false;
+	if (!(g->cr0 & RV_CR0_CD) && (g->cr0 & RV_CR0_NW))
+		return false;
+	if (g->cr0 >> 32)
+		return false;
+	/* CR3: bits above the physical address width in long mode, the upper half otherwise */
+	if (lme && pg ? g->cr3 >> cpu->maxphyaddr : g->cr3 >> 32)
+		return false;
+	if (g->cr4 & ~(uint64_t)CR4_VALID)
+		return false;
+	if ((g->dr6 >> 32) || (g->dr7 >> 32))
+		return false;
+	if (g->efer & ~(uint64_t)(EFER_VALID | RV_EFER_SVME))
+		return false;
+	if (lme && pg && !(g->cr4 & RV_CR4_PAE))
+		return false;
+	if (lme && pg && !(g->cr0 & RV_CR0_PE))
+		return false;
+	if (lme && pg && (g->cr4 & RV_CR4_PAE) && (g->seg[RV_CS].attrib & RV_SEG_L) &&
+	    (g->seg[RV_CS].attrib & RV_SEG_DB))
+		return false;
+	return true;
+}
+
+/* A permission map of `pages` pages at pa lies below the physical address width (15.5.1). */
+static bool pm_ok(const struct cpu *cpu, uint64_t pa, unsigned pages)
+{
+	return ((pa + pages * 4096ull - 1) >> cpu->maxphyaddr) == 0;
+}
+
+/* Event injection that cannot be delivered (APM 15.20): reserved types, NMI or a vector above 31 as an exception. */
+static bool eventinj_ok(uint64_t ev)
+{
+	unsigned type = (unsigned)(ev >> 8) & 7, vector = ev & 0xff;
+
+	if (!(ev & EVENT_VALID))
+		return true;
+	if (type != EVT_INTR && type != EVT_NMI && type != EVT_EXCEPTION && type != EVT_SOFT_INT)
+		return false;
+	return type != EVT_EXCEPTION || (vector != EXC_NMI && vector < 32);
+}
+
+/* The control checks of 15.5.1; nested paging is not offered (CPUID 8000_000A EDX.NP clear). */
+static bool vmrun_controls_ok(const struct cpu *cpu, const struct vmcb_guest *g)
+{
+	if (!(g->icpt_misc2 & I2_VMRUN))
+		return false;
+	if (!pm_ok(cpu, g->iopm, 3) || !pm_ok(cpu, g->msrpm, 2))
+		return false;
+	if (!eventinj_ok(g->eventinj))
+		return false;
+	if (g->asid == 0)
+		return false;
+	/* NP_ENABLE and the SEV bits name features CPUID does not offer: reserved, MBZ */
+	if (g->np & 7)
+		return false;
+	return true;
+}
+
+static void vmrun(struct cpu *cpu, uint64_t vmcb)
+{
+	struct cpu_svm *v = &cpu->svm;
+	struct cpu_svm_host *h = &v->host;
+	struct cpu_state *s = &cpu->s;
+	struct vmcb_guest g;
+
+	/* the host's state, resumed at the instruction after VMRUN (15.5.1) */
+	for (int i = RV_ES; i <= RV_DS; i++)
+		h->seg[i] = s->seg[i];
+	h->gdtr = s->gdtr;
+	h->idtr = s->idtr;
+	h->efer = s->efer;
+	h->cr0 = s->cr0;
+	h->cr3 = s->cr3;
+	h->cr4 = s->cr4;
+	h->rflags = cpu_get_rflags(cpu);
+	h->rip = cpu->next_rip;
+	h->rsp = s->gpr[RV_RSP];
+	h->rax = s->gpr[RV_RAX];
+
+	vmcb_read_guest(cpu, vmcb, &g);
+	v->vmcb = vmcb;
+	if (!vmrun_state_ok(cpu, &g) || !vmrun_controls_ok(cpu, &g)) {
+		/* #VMEXIT(VMEXIT_INVALID): no guest state was loaded; the host goes on with GIF = 0 */
+		vmcb_wr(cpu, vmcb, VMCB_EXITCODE, SVM_EXIT_INVALID, 8);
+		vmcb_wr(cpu, vmcb, VMCB_EXITINFO1, 0, 8);
+		vmcb_wr(cpu, vmcb, VMCB_EXITINFO2, 0, 8);
+		vmcb_wr(cpu, vmcb, VMCB_EXITINTINFO, 0, 8);
+		vmcb_wr(cpu, vmcb, VMCB_NRIP, 0, 8);
+		s->dr7 = 0x400;
+		v->gif_clear = true;
+		return;
+	}
+
+	v->icpt_cr = g.icpt_cr;
+	v->icpt_dr = g.icpt_dr;
+	v->icpt_exc = g.icpt_exc;
+	v->icpt_misc1 = g.icpt_misc1;
+	v->icpt_misc2 = g.icpt_misc2;
+	v->iopm = g.iopm;
+	v->msrpm = g.msrpm;
+	v->tsc_offset = (int64_t)g.tsc_offset;
+	v->v_intr_masking = (g.vintr & VINTR_MASKING) != 0;
+	v->host_if = (h->rflags & RV_FLAG_IF) != 0;
+
+	for (int i = RV_ES; i <= RV_DS; i++)
+		s->seg[i] = g.seg[i];
+	s->gdtr = g.gdtr;
+	s->idtr = g.idtr;
+	s->cr0 = g.cr0;
+	s->cr2 = g.cr2;
+	s->cr3 = g.cr3;
+	s->cr4 = g.cr4;
+	/* LMA follows LME and CR0.PG, as any write of them makes it */
+	s->efer = (g.efer & ~RV_EFER_LMA) |
+		  ((g.efer & RV_EFER_LME) && (g.cr0 & RV_CR0_PG) ? RV_EFER_LMA : 0);
+	s->dr6 = g.dr6;
+	s->dr7 = g.dr7;
+	cpu_set_rflags(cpu, (g.rflags & ~RFLAGS_FIXED_ZERO) | RV_FLAG_FIXED1);
+	s->gpr[RV_RSP] = g.rsp;
+	s->gpr[RV_RAX] = g.rax;
+	s->cpl = g.cpl & 3;
+	s->rip = cpu->next_rip = g.rip;
+	cpu->shadow = g.int_state & 1;
+	v->guest = true;
+	v->gif_clear = false;
+	cpu->blk_stop = 1;
+	cpu_update_mode(cpu);
+	/*
+	 * TLB_CONTROL asks for a flush of this guest's entries or of all
+	 * (15.16.1); with untagged entries every VMRUN flushes everything,
+	 * which honours each value.
+	 */
+	cpu_tlb_flush_all(cpu);
+
+	if (g.eventinj & EVENT_VALID) {
+		/* the event is delivered through the guest's IDT before its first instruction (15.20) */
+		static const int kinds[8] = {
+			[EVT_INTR] = EV_EXTERNAL, [EVT_NMI] = EV_NMI,
+			[EVT_EXCEPTION] = EV_EXCEPTION, [EVT_SOFT_INT] = EV_SOFTWARE,
+		};
+		unsigned type = (unsigned)(g.eventinj >> 8) & 7;
+		int vector = type == EVT_NMI ? EXC_NMI : (int)(g.eventinj & 0xff);
+
+		cpu->svm.inject = true;
+		cpu_deliver_event(cpu, vector, (enum event_kind)kinds[type], (g.eventinj & EVENT_EV) != 0,
+				  (uint32_t)(g.eventinj >> 32));
+		cpu->svm.inject = false;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* The SVM instructions (APM vol. 3, chapter 4).                       */
+
+/* rAX (by address size) names a 4 KiB-aligned page of guest RAM, else #GP(0). */
+static uint64_t rax_page(struct cpu *cpu, const struct insn *in)
+{
+	uint64_t pa = cpu->s.gpr[RV_RAX] & size_mask(in->addrsize);
+	const struct cpu_mem_slot *slot = cpu_memmap_find(cpu->mem, pa);
+
+	if ((pa & 0xfff) || (pa >> cpu->maxphyaddr) || !slot || slot->kind != CPU_SLOT_RAM ||
+	    pa + 4096 > slot->gpa + slot->size)
+		cpu_raise_gp0(cpu);
+	return pa;
+}
+
+/* VMLOAD / VMSAVE: the state SYSCALL, SWAPGS and task switches use, hidden parts included (15.5.2). */
+static void vmload(struct cpu *cpu, uint64_t vmcb)
+{
+	struct cpu_state *s = &cpu->s;
+
+	vmcb_get_seg(cpu, vmcb + VMCB_SEG + 16 * RV_FS, &s->seg[RV_FS]);
+	vmcb_get_seg(cpu, vmcb + VMCB_SEG + 16 * RV_GS, &s->seg[RV_GS]);
+	vmcb_get_seg(cpu, vmcb + VMCB_TR, &s->seg[RV_TR]);
+	vmcb_get_seg(cpu, vmcb + VMCB_LDTR, &s->seg[RV_LDTR]);
+	s->kernel_gs_base = vmcb_rd(cpu, vmcb, VMCB_KGSBASE, 8);
+	s->star = vmcb_rd(cpu, vmcb, VMCB_STAR, 8);
+	s->lstar = vmcb_rd(cpu, vmcb, VMCB_LSTAR, 8);
+	s->cstar = vmcb_rd(cpu, vmcb, VMCB_CSTAR, 8);
+	s->sfmask = vmcb_rd(cpu, vmcb, VMCB_SFMASK, 8);
+	s->sysenter_cs = vmcb_rd(cpu, vmcb, VMCB_SYSENTER_CS, 8);
+	s->sysenter_esp = vmcb_rd(cpu, vmcb, VMCB_SYSENTER_ESP, 8);
+	s->sysenter_eip = vmcb_rd(cpu, vmcb, VMCB_SYSENTER_EIP, 8);
+	cpu_update_mode(cpu);	/* FS/GS bases: the flat-segment summary */
+}
+
+static void vmsave(struct cpu *cpu, uint64_t vmcb)
+{
+	const struct cpu_state *s = &cpu->s;
+
+	vmcb_put_seg(cpu, vmcb + VMCB_SEG + 16 * RV_FS, &s->seg[RV_FS]);
+	vmcb_put_seg(cpu, vmcb + VMCB_SEG + 16 * RV_GS, &s->seg[RV_GS]);
+	vmcb_put_seg(cpu, vmcb + VMCB_TR, &s->seg[RV_TR]);
+	vmcb_put_seg(cpu, vmcb + VMCB_LDTR, &s->seg[RV_LDTR]);
+	vmcb_wr(cpu, vmcb, VMCB_KGSBASE, s->kernel_gs_base, 8);
+	vmcb_wr(cpu, vmcb, VMCB_STAR, s->star, 8);
+	vmcb_wr(cpu, vmcb, VMCB_LSTAR, s->lstar, 8);
+	vmcb_wr(cpu, vmcb, VMCB_CSTAR, s->cstar, 8);
+	vmcb_wr(cpu, vmcb, VMCB_SFMASK, s->sfmask, 8);
+	vmcb_wr(cpu, vmcb, VMCB_SYSENTER_CS, s->sysenter_cs, 8);
+	vmcb_wr(cpu, vmcb, VMCB_SYSENTER_ESP, s->sysenter_esp, 8);
+	vmcb_wr(cpu, vmcb, VMCB_SYSENTER_EIP, s->sysenter_eip, 8);
+}
+
+/*
+ * 0F 01 D8-DF. The order of checks (15.7.1 and each instruction's
+ * exception table): #UD (EFER.SVME clear, real or virtual-8086 mode),
+ * #GP(0) at CPL > 0, then the intercept, then the operand in rAX.
+ * VMMCALL is the exception: any CPL, and #UD unless intercepted.
+ * SKINIT is #UD: it is not offered (CPUID 8000_0001 ECX.SKINIT clear).
+ */
+void svm_op(struct cpu *cpu, const struct insn *in)
+{
+	unsigned op = in->rm & 7;
+	struct cpu_svm *v = &cpu->svm;
+
+	if (op == 1) {
+		if (v->guest && (v->icpt_misc2 >> 1 & 1))
+			svm_exit_insn(cpu, SVM_EXIT_VMMCALL, 0, 0);
+		cpu_raise_ud(cpu);
+	}
+	if (op == 6 || !(cpu->s.efer & RV_EFER_SVME) || cpu->mode == MODE_REAL || cpu->mode == MODE_VM86)
+		cpu_raise_ud(cpu);
+	if (cpu->s.cpl != 0)
+		cpu_raise_gp0(cpu);
+	if (op == 7) {
+		if (v->guest && (v->icpt_misc1 >> SVM_I_INVLPGA & 1))
+			svm_exit_insn(cpu, SVM_EXIT_INVLPGA, 0, 0);
+	} else if (v->guest && (v->icpt_misc2 >> op & 1)) {
+		svm_exit_insn(cpu, SVM_EXIT_VMRUN + op, 0, 0);
+	}
+	switch (op) {
+	case 0:
+		vmrun(cpu, rax_page(cpu, in));
+		break;
+	case 2:
+		vmload(cpu, rax_page(cpu, in));
+		break;
+	case 3:
+		vmsave(cpu, rax_page(cpu, in));
+		break;
+	case 4:
+		v->gif_clear = false;	/* held interrupts are taken at the next boundary */
+		cpu->blk_stop = 1;
+		break;
+	case 5:
+		v->gif_clear = true;
+		break;
+	case 7: {
+		/* INVLPGA: the page at rAX in the ASID in ECX; untagged, it goes from every address space */
+		uint64_t lin = cpu->s.gpr[RV_RAX] & size_mask(in->addrsize);
+
+		cpu_tlb_flush_page(cpu, lin);
+		break;
+	}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Intercepts with exit information.                                   */
+
+/*
+ * The I/O permission map: one bit per port, every port of the access
+ * (15.10.1). EXITINFO1 (15.10.2): bit 0 IN, 2 string, 3 REP, 4-6 the
+ * operand size, 7-9 the address size, 16-31 the port; EXITINFO2 the RIP
+ * after the instruction. (The segment field, bits 10-12, needs decode
+ * assists, which are not offered.)
+ */
+void svm_io_check(struct cpu *cpu, const struct insn *in, uint16_t port, unsigned size, bool is_in, bool str)
+{
+	uint64_t at = cpu->svm.iopm + port / 8;
+	unsigned bits = (unsigned)cpu_phys_read(cpu, at, 2) >> (port & 7);
+	uint64_t info;
+
+	if (!(bits & ((1u << size) - 1)))
+		return;
+	info = (uint64_t)port << 16 | (is_in ? 1 : 0) | (str ? 4 : 0) |
+	       ((str && (in->prefix & (PFX_REP | PFX_REPNE))) ? 8 : 0) |
+	       (size == 1 ? 1u << 4 : size == 2 ? 1u << 5 : 1u << 6) |
+	       (in->addrsize == 2 ? 1u << 7 : in->addrsize == 4 ? 1u << 8 : 1u << 9);
+	svm_exit_insn(cpu, SVM_EXIT_IOIO, info, cpu->next_rip);
+}
+
+/*
+ * The MSR permission map (15.11): two bits per MSR (read, write) for
+ * 0-1FFF, C000_0000-C000_1FFF and C001_0000-C001_1FFF, 2 KiB each; every
+ * other MSR is intercepted. EXITINFO1 is 0 for RDMSR, 1 for WRMSR.
+ */
+void svm_msr_check(struct cpu *cpu, uint32_t index, bool write)
+{
+	uint64_t bit;
+
+	if (index <= 0x1fff)
+		bit = index * 2ull;
+	else if (index >= 0xc0000000u && index <= 0xc0001fffu)
+		bit = 0x800 * 8 + (index - 0xc0000000u) * 2ull;
+	else if (index >= 0xc0010000u && index <= 0xc0011fffu)
+		bit = 0x1000 * 8 + (index - 0xc0010000u) * 2ull;
+	else
+		svm_exit_insn(cpu, SVM_EXIT_MSR, write, 0);
+	bit += write;
+	if (cpu_phys_read(cpu, cpu->svm.msrpm + bit / 8, 1) >> (bit & 7) & 1)
+		svm_exit_insn(cpu, SVM_EXIT_MSR, write, 0);
+}
+
+uint64_t svm_intinfo(int vector, int kind, bool has_error, uint32_t error)
+{
+	unsigned type;
+
+	switch (kind) {
+	case EV_EXTERNAL: type = EVT_INTR; break;
+	case EV_NMI: type = EVT_NMI; break;
+	case EV_SOFTWARE: type = EVT_SOFT_INT; break;
+	default: type = EVT_EXCEPTION; break;
+	}
+	return (uint64_t)(vector & 0xff) | type << 8 | (has_error ? EVENT_EV : 0) | EVENT_VALID |
+	       (has_error ? (uint64_t)error << 32 : 0);
+}
+
+/*
+ * Exceptions through the exception intercept bitmap (15.12): EXITINFO1 the
+ * error code, EXITINFO2 for #PF the address, which did not reach CR2.
+ * next_RIP for the instructions that raise them (INT3, INTO, BOUND) and
+ * for INT n (15.7.1). Injected events are not intercepted (15.20).
+ */
+bool svm_event_intercepted(struct cpu *cpu, int vector, int kind, bool has_error, uint32_t error,
+			   uint64_t intinfo)
+{
+	struct cpu_svm *v = &cpu->svm;
+	uint64_t nrip = 0;
+
+	if (v->inject) {
+		v->inject = false;
+		return false;
+	}
+	if (kind == EV_SOFTWARE) {
+		if (!(v->icpt_misc1 >> SVM_I_INTN & 1))
+			return false;
+		vmexit(cpu, SVM_EXIT_INTN, 0, 0, intinfo, cpu->next_rip);
+		return true;
+	}
+	if ((kind != EV_EXCEPTION && kind != EV_SOFT_EXCEPTION) || vector >= 32 || !(v->icpt_exc >> vector & 1))
+		return false;
+	if (kind == EV_SOFT_EXCEPTION || vector == EXC_BR)
+		nrip = cpu->next_rip;
+	vmexit(cpu, SVM_EXIT_EXCP_BASE + (unsigned)vector, has_error ? error : 0,
+	       vector == EXC_PF ? v->pf_addr : 0, intinfo, nrip);
+	return true;
+}
+
+/*
+ * At an instruction boundary with an NMI or interrupt pending (or the
+ * VMM waiting for an interrupt window: its interrupt controller's INTR
+ * line is up, not yet acknowledged), GIF clear or in guest mode (15.17,
+ * 15.21). GIF = 0 holds both and keeps the window shut. In guest mode a
+ * physical interrupt is maskable by the host's IF when V_INTR_MASKING is
+ * set (the guest's IF then masks only virtual interrupts), and with the
+ * INTR intercept it exits, the interrupt staying pending for the host
+ * (unacknowledged); so does an NMI with the NMI intercept.
+ */
+bool svm_events_held(struct cpu *cpu, bool *can_irq)
+{
+	struct cpu_svm *v = &cpu->svm;
+	bool phys_if;
+
+	if (v->gif_clear)
+		return true;
+	if (!v->guest)
+		return false;
+	phys_if = v->v_intr_masking ? v->host_if : (cpu->s.rflags & RV_FLAG_IF) != 0;
+	if (cpu->pending_nmi && !cpu->nmi_blocked && (v->icpt_misc1 >> SVM_I_NMI & 1)) {
+		svm_vmexit(cpu, SVM_EXIT_NMI, 0, 0, 0);
+		return true;
+	}
+	if ((cpu->pending_irq >= 0 || cpu->irq_window_exit) && phys_if && (v->icpt_misc1 >> SVM_I_INTR & 1)) {
+		svm_vmexit(cpu, SVM_EXIT_INTR, 0, 0, 0);
+		return true;
+	}
+	if (v->v_intr_masking)
+		*can_irq = phys_if && !cpu->shadow;
+	return false;
+}

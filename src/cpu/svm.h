@@ -1,0 +1,114 @@
+/*
+ * AMD-V offered to the guest (svm.c): the intercept checks the instruction
+ * handlers and event delivery make, at the points AMD APM vol. 2, 15.7-15.14
+ * name. Each is one line at its call site and costs one test of
+ * cpu->svm.guest outside guest mode.
+ */
+#ifndef RV_CPU_SVM_H
+#define RV_CPU_SVM_H
+
+#include "cpu/cpu.h"
+
+/* #VMEXIT codes (APM vol. 2, appendix C) */
+enum {
+	SVM_EXIT_CR0_READ = 0x00, SVM_EXIT_CR0_WRITE = 0x10,
+	SVM_EXIT_DR0_READ = 0x20, SVM_EXIT_DR0_WRITE = 0x30,
+	SVM_EXIT_EXCP_BASE = 0x40,
+	SVM_EXIT_INTR = 0x60, SVM_EXIT_NMI = 0x61,
+	SVM_EXIT_IDTR_READ = 0x66, SVM_EXIT_GDTR_READ, SVM_EXIT_LDTR_READ, SVM_EXIT_TR_READ,
+	SVM_EXIT_IDTR_WRITE, SVM_EXIT_GDTR_WRITE, SVM_EXIT_LDTR_WRITE, SVM_EXIT_TR_WRITE,
+	SVM_EXIT_RDTSC = 0x6e, SVM_EXIT_RDPMC = 0x6f, SVM_EXIT_PUSHF = 0x70, SVM_EXIT_POPF = 0x71,
+	SVM_EXIT_CPUID = 0x72, SVM_EXIT_IRET = 0x74, SVM_EXIT_INTN = 0x75, SVM_EXIT_INVD = 0x76,
+	SVM_EXIT_HLT = 0x78, SVM_EXIT_INVLPG = 0x79, SVM_EXIT_INVLPGA = 0x7a,
+	SVM_EXIT_IOIO = 0x7b, SVM_EXIT_MSR = 0x7c, SVM_EXIT_SHUTDOWN = 0x7f,
+	SVM_EXIT_VMRUN = 0x80, SVM_EXIT_VMMCALL, SVM_EXIT_VMLOAD, SVM_EXIT_VMSAVE,
+	SVM_EXIT_STGI, SVM_EXIT_CLGI, SVM_EXIT_SKINIT, SVM_EXIT_RDTSCP, SVM_EXIT_ICEBP, SVM_EXIT_WBINVD,
+};
+#define SVM_EXIT_INVALID (~0ull)
+
+/* Intercept vector 3 (VMCB offset 0x0C) bits */
+enum {
+	SVM_I_INTR = 0, SVM_I_NMI = 1,
+	SVM_I_IDTR_READ = 6, SVM_I_GDTR_READ, SVM_I_LDTR_READ, SVM_I_TR_READ,
+	SVM_I_IDTR_WRITE, SVM_I_GDTR_WRITE, SVM_I_LDTR_WRITE, SVM_I_TR_WRITE,
+	SVM_I_RDTSC = 14, SVM_I_RDPMC = 15, SVM_I_PUSHF = 16, SVM_I_POPF = 17, SVM_I_CPUID = 18,
+	SVM_I_IRET = 20, SVM_I_INTN = 21, SVM_I_INVD = 22, SVM_I_HLT = 24, SVM_I_INVLPG = 25, SVM_I_INVLPGA = 26, SVM_I_IOIO = 27, SVM_I_MSR = 28,
+	SVM_I_SHUTDOWN = 31,
+};
+
+/* #VMEXIT from inside an instruction: the guest's RIP is the instruction's, next_RIP the one after it. */
+_Noreturn void svm_exit_insn(struct cpu *cpu, uint64_t code, uint64_t info1, uint64_t info2);
+/*
+ * #VMEXIT outside an instruction (an event, a shutdown): saves the guest
+ * state as it is, loads the host's, and leaves RIP at the host's; the
+ * caller goes on at the next instruction boundary.
+ */
+void svm_vmexit(struct cpu *cpu, uint64_t code, uint64_t info1, uint64_t info2, uint64_t intinfo);
+
+/* Instruction intercepts of vector 3 that carry no exit information. */
+static inline void svm_icpt(struct cpu *cpu, unsigned bit, uint64_t code)
+{
+	if (__builtin_expect(cpu->svm.guest, 0) && (cpu->svm.icpt_misc1 >> bit & 1))
+		svm_exit_insn(cpu, code, 0, 0);
+}
+
+/* Intercept vector 4 (VMCB offset 0x10): bit 7 RDTSCP, 8 ICEBP, 9 WBINVD; exit code 0x80 + bit. */
+static inline void svm_icpt2(struct cpu *cpu, unsigned bit)
+{
+	if (__builtin_expect(cpu->svm.guest, 0) && (cpu->svm.icpt_misc2 >> bit & 1))
+		svm_exit_insn(cpu, SVM_EXIT_VMRUN + bit, 0, 0);
+}
+
+/* MOV to/from DRn (APM vol. 2, 15.8). */
+static inline void svm_icpt_dr(struct cpu *cpu, unsigned dr, bool write)
+{
+	if (__builtin_expect(cpu->svm.guest, 0) && (cpu->svm.icpt_dr >> (dr + (write ? 16 : 0)) & 1))
+		svm_exit_insn(cpu, (write ? SVM_EXIT_DR0_WRITE : SVM_EXIT_DR0_READ) + dr, 0, 0);
+}
+
+/* MOV to/from CRn (and CLTS, LMSW, SMSW as CR0), APM 15.9. */
+static inline void svm_icpt_cr(struct cpu *cpu, unsigned cr, bool write)
+{
+	if (__builtin_expect(cpu->svm.guest, 0) && (cpu->svm.icpt_cr >> (cr + (write ? 16 : 0)) & 1))
+		svm_exit_insn(cpu, (write ? SVM_EXIT_CR0_WRITE : SVM_EXIT_CR0_READ) + cr, 0, 0);
+}
+
+/* IN/OUT/INS/OUTS through the I/O permission map (APM 15.10.2). */
+void svm_io_check(struct cpu *cpu, const struct insn *in, uint16_t port, unsigned size, bool is_in, bool str);
+static inline void svm_icpt_io(struct cpu *cpu, const struct insn *in, uint16_t port, unsigned size,
+			       bool is_in, bool str)
+{
+	if (__builtin_expect(cpu->svm.guest, 0) && (cpu->svm.icpt_misc1 >> SVM_I_IOIO & 1))
+		svm_io_check(cpu, in, port, size, is_in, str);
+}
+
+/* RDMSR/WRMSR through the MSR permission map (APM 15.11). */
+void svm_msr_check(struct cpu *cpu, uint32_t index, bool write);
+static inline void svm_icpt_msr(struct cpu *cpu, uint32_t index, bool write)
+{
+	if (__builtin_expect(cpu->svm.guest, 0) && (cpu->svm.icpt_misc1 >> SVM_I_MSR & 1))
+		svm_msr_check(cpu, index, write);
+}
+
+/*
+ * Event delivery (except.c), in guest mode: an exception whose intercept
+ * bit is set, or INT n with its intercept, is a #VMEXIT instead (true:
+ * done, the host's state is loaded); intinfo is the EXITINTINFO of the
+ * event being delivered when this one was raised, or 0.
+ */
+bool svm_event_intercepted(struct cpu *cpu, int vector, int kind, bool has_error, uint32_t error,
+			   uint64_t intinfo);
+/* EXITINTINFO / EVENTINJ encoding of an event (APM 15.20). */
+uint64_t svm_intinfo(int vector, int kind, bool has_error, uint32_t error);
+
+/*
+ * The run loop at an instruction boundary with an interrupt or NMI pending
+ * (cpu.c): true when GIF or guest mode holds it back from the current
+ * context; may #VMEXIT (INTR, NMI intercepts).
+ */
+bool svm_events_held(struct cpu *cpu, bool *can_irq);
+
+/* 0F 01 D8-DF (exec_desc.c) */
+void svm_op(struct cpu *cpu, const struct insn *in);
+
+#endif
