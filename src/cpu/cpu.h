@@ -230,7 +230,7 @@ static inline uintptr_t tlb_host(const struct tlb_entry *e, uint64_t lin)
 }
 
 struct tlb_info {
-	uint64_t pa;		/* guest-physical page */
+	uint64_t pa;		/* physical page (an SVM guest with nested paging: the host's, L1's) */
 	uint64_t va;		/* virtual page */
 	uint32_t flags;		/* TLBF_* */
 	uint8_t size_shift;	/* 12, or 21 / 22 / 30 for an entry from a large page */
