@@ -17,6 +17,8 @@
 ;       walk may set A/D bits, so it is a write), EXITINFO2 the PDE's GPA;
 ;       after L1 maps it, L2 runs; the guest PDEs get their A bits, the
 ;       nested leaf of the page directory's page A and D
+;   (e) #UD in L2 whose IDT lies in a not-present nested page: #NPF on the
+;       gate's read, with the #UD being delivered in EXITINTINFO
 ; WITH_APM (QEMU 7.2 does not check these): VMRUN with a reserved memory
 ; type in G_PAT, or with nCR3 beyond the physical address width, is
 ; VMEXIT_INVALID (15.5.1, 15.25.8).
@@ -53,6 +55,7 @@ V_EXITINTINFO   equ 0x088
 V_NP            equ 0x090
 V_NCR3          equ 0x0B0
 V_ES            equ 0x400
+V_IDTR          equ 0x480
 V_CS            equ 0x410
 V_SS            equ 0x420
 V_DS            equ 0x430
@@ -271,6 +274,25 @@ l1_64:
         EXPECT dword [HPA_PD + 4], 0x4000A7, "(d): guest PDE 1 A"
         EXPECT dword [NPT + 3 * 8], HPA_PD | 0x60 | NP_USER_RW, "(d): nested PTE of the PD A and D"
 
+        ; ---- (e) a #NPF while L2 delivers #UD through an IDT in a not-present nested page ----
+        call vmcb_init
+        mov dword [VMCB + V_RIP], s_e
+        mov dword [VMCB + V_IDTR + 4], 0xFF
+        mov dword [VMCB + V_IDTR + 8], GPA_WIN + 0x4000
+        call run_l2
+        call print_exit
+        PRINT "(e) exitintinfo "
+        mov rax, [VMCB + V_EXITINTINFO]
+        call p64_hex64
+        call p64_nl
+        EXPECT dword [VMCB + V_EXITCODE], 0x400, "(e): #NPF exit code"
+        EXPECT dword [VMCB + V_EXITINFO1], 4, "(e): EXITINFO1 U"
+        EXPECT dword [VMCB + V_EXITINFO1 + 4], 1, "(e): EXITINFO1 final address"
+        EXPECT qword [VMCB + V_EXITINFO2], GPA_WIN + 0x4000 + 6 * 8, "(e): EXITINFO2 (the gate)"
+        EXPECT dword [VMCB + V_RIP], s_e, "(e): RIP at UD2"
+        EXPECT dword [VMCB + V_EXITINTINFO], 0x80000306, "(e): EXITINTINFO: #UD, an exception"
+        EXPECT dword [VMCB + V_EXITINTINFO + 4], 0, "(e): EXITINTINFO error code"
+
         PASS
 
 ; VMRUN, then STGI (#VMEXIT leaves GIF = 0)
@@ -362,5 +384,6 @@ s_c2:   mov dword [GPA_WIN + 0x2000], 1
         vmmcall
 s_d:    mov eax, [GPA_WIN + 0x10]
         vmmcall
+s_e:    ud2
 
         GDT_TABLE
