@@ -2,7 +2,7 @@
  * AMD-V as the soft CPU offers it (--cpu svm=on), driven directly: CPUID
  * leaves, EFER.SVME, VM_CR (LOCK, SVMDIS) and VM_HSAVE_PA, with SVM offered
  * and not (AMD APM vol. 2, 15.4 and 15.30); the nested page walk of the
- * TLB fill (15.25) in the host's long-mode and 32-bit formats, and #NPF.
+ * TLB fill (15.25) in the host's long-mode, PAE and 32-bit formats, and #NPF.
  * VMRUN, #VMEXIT and the intercepts run in tests/guests/svm.asm and
  * svm_npt.asm.
  */
@@ -274,6 +274,20 @@ static void enter_guest(void)
 	cpu->s.efer = RV_EFER_SVME;
 }
 
+/* A legacy PAE host: PDPTEs at nCR3 (no rights, RW/US reserved), then a PD and a PT. */
+static void test_np_host_pae(void **state)
+{
+	cpu->svm.host.cr4 = RV_CR4_PAE;
+	cpu->svm.host.cr0 = RV_CR0_PE | RV_CR0_PG;
+	cpu->svm.ncr3 = 0x106020;		/* 32-byte aligned */
+	wr64(0x106020, 0x107000 | 1);
+	wr64(0x107000, 0x108000 | 7);
+	wr64(0x108000 + 8 * 5, 0x700000 | 7);
+	assert_int_equal(cpu_translate(cpu, 0x5123, ACC_READ), 0x700123);
+	assert_int_equal(rd64(0x107000), 0x108000 | 7 | 0x20);
+	assert_int_equal(rd64(0x108000 + 8 * 5), 0x700000 | 7 | 0x20);
+}
+
 /* A nested fault: #VMEXIT(NPF) with the error code and the address, through a world switch. */
 static void npf_case(uint64_t lin, int acc, uint64_t info1, uint64_t info2)
 {
@@ -337,6 +351,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_np_paging_off, setup_np, teardown_np),
 		cmocka_unit_test_setup_teardown(test_np_guest_paging, setup_np, teardown_np),
 		cmocka_unit_test_setup_teardown(test_np_host_32bit, setup_np, teardown_np),
+		cmocka_unit_test_setup_teardown(test_np_host_pae, setup_np, teardown_np),
 		cmocka_unit_test_setup_teardown(test_np_faults, setup_np, teardown_np),
 	};
 
