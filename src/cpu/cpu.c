@@ -11,12 +11,12 @@
 #include "cpu/decode_cache.h"
 #include "cpu/mmu.h"
 #include "cpu/svm.h"
+#include "cpu/sys.h"
 #include "ringvm/ringvm.h"
 
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
-enum { UNWIND_EXC = 1, UNWIND_EXIT = 2, UNWIND_SWITCH = 3 };
 
 void cpu_init(struct cpu *cpu, const struct cpu_memmap *mem)
 {

@@ -230,7 +230,7 @@ static inline uintptr_t tlb_host(const struct tlb_entry *e, uint64_t lin)
 }
 
 struct tlb_info {
-	uint64_t pa;		/* guest-physical page */
+	uint64_t pa;		/* physical page (an SVM guest with nested paging: the host's, L1's) */
 	uint64_t va;		/* virtual page */
 	uint32_t flags;		/* TLBF_* */
 	uint8_t size_shift;	/* 12, or 21 / 22 / 30 for an entry from a large page */
@@ -314,6 +314,7 @@ struct cpu_svm_host {
 	struct rv_segment seg[4];	/* ES, CS, SS, DS */
 	struct rv_dtable gdtr, idtr;
 	uint64_t efer, cr0, cr3, cr4, rflags, rip, rsp, rax;
+	uint64_t pat;			/* with nested paging the guest runs on G_PAT (APM 15.25.8) */
 };
 
 struct cpu_svm {
@@ -334,6 +335,14 @@ struct cpu_svm {
 	bool host_if;		/* the host's RFLAGS.IF at VMRUN */
 	uint64_t pf_addr;	/* a #PF's address while its intercept may hold CR2 unchanged */
 	bool inject;		/* delivering the VMCB's EVENTINJ: not subject to intercepts */
+	/*
+	 * Nested paging (APM 15.25, paging.c): guest-physical addresses go
+	 * through the tables at ncr3, in the host's paging format (host.cr4,
+	 * host.efer); the TLB holds guest linear -> host-physical.
+	 */
+	bool np;
+	uint64_t ncr3;
+	uint64_t event;		/* EXITINTINFO of the event being delivered, for a #NPF met on the way */
 	struct cpu_svm_host host;
 };
 

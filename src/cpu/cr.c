@@ -11,6 +11,12 @@ static void check_pdptes(struct cpu *cpu, uint64_t cr3)
 {
 	uint64_t rsvd = 0x1e6ull | ~((1ull << cpu->maxphyaddr) - 1);
 
+	/*
+	 * A guest under nested paging has no PDPTE registers to load: its
+	 * walks read the PDPTEs through the nested tables (APM vol. 2, 15.25)
+	 */
+	if (cpu->svm.np)
+		return;
 	for (unsigned i = 0; i < 4; i++) {
 		uint64_t e = cpu_phys_read(cpu, (cr3 & 0xffffffe0) + i * 8, 8);
 

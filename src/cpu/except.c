@@ -350,10 +350,16 @@ void cpu_deliver_event(struct cpu *cpu, int vector, enum event_kind kind, bool h
 	volatile uint32_t err = error;
 	volatile uint64_t intinfo = 0;	/* EXITINTINFO: the event whose delivery raised this one */
 
+	volatile int r;
+
 	cpu->exc_vector = -1;
 	cpu->unwind = &jb;
-	if (setjmp(jb) != 0) {
+	r = setjmp(jb);
+	if (r != 0) {
 		int nv = cpu->exc_vector;
+		/* a #NPF met on the way (svm_npf) has switched to the host already */
+		if (r == UNWIND_SWITCH)
+			delivery_switch(cpu, outer);
 		if (nv < 0) {
 			delivery_abort(cpu, outer);
 			return;
@@ -388,6 +394,8 @@ void cpu_deliver_event(struct cpu *cpu, int vector, enum event_kind kind, bool h
 	    svm_event_intercepted(cpu, vec, k, he && cpu->mode != MODE_REAL, err, intinfo))
 		delivery_switch(cpu, outer);
 	cpu->exc_nesting = vec;
+	if (__builtin_expect(cpu->svm.guest, 0))
+		cpu->svm.event = svm_intinfo(vec, k, he && cpu->mode != MODE_REAL, err);
 	deliver_once(cpu, vec, (enum event_kind)k, he && cpu->mode != MODE_REAL, err);
 	cpu->unwind = outer;
 	cpu->exc_nesting = -1;

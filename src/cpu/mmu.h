@@ -25,7 +25,7 @@ static inline bool canonical(uint64_t a)
 
 /* The result of translating one page. */
 struct xlat {
-	uint64_t pa;		/* guest-physical page */
+	uint64_t pa;		/* physical page; with nested paging the host's (L1's), both dimensions walked */
 	uintptr_t addend;	/* host = lin + addend, for TLBF_RAM/TLBF_ROM */
 	uint32_t flags;		/* TLBF_* */
 };

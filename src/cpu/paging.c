@@ -1,12 +1,14 @@
 /*
  * Paging (Intel SDM vol. 3, ch. 4): 32-bit with PSE(-36), PAE and 4-level
- * walks, rights, accessed/dirty bits, #PF error codes, and the TLB fill
- * and flushes.
+ * walks, rights, accessed/dirty bits, #PF error codes, the nested
+ * (two-dimensional) walk of SVM guests (AMD APM vol. 2, 15.25), and the
+ * TLB fill and flushes.
  */
 #include <string.h>
 
 #include "cpu/block.h"
 #include "cpu/mmu.h"
+#include "cpu/svm.h"
 
 #define PTE_P   (1ull << 0)
 #define PTE_RW  (1ull << 1)
@@ -23,9 +25,34 @@ struct walk {
 	uint8_t shift;		/* log2 of the page size: 12, 21, 22 or 30 */
 };
 
-static _Noreturn void walk_fault(struct cpu *cpu, uint64_t lin, int acc, bool present, bool rsvd)
+/*
+ * One dimension of a walk: the guest's own tables (cpu->s), or with
+ * nested paging the host's tables at nCR3, which translate guest-physical
+ * addresses in the host's paging format (AMD APM vol. 2, 15.25.3).
+ */
+struct pgmode {
+	uint64_t cr3, cr4, efer;
+	bool wp;		/* CR0.WP */
+	bool user;		/* a user access (nested walks always are, 15.25.5) */
+	bool nested;		/* the nested tables: faults are #NPF, not #PF */
+	bool gpt;		/* nested: the address is one of a guest page-table entry */
+};
+
+static void npt_walk(struct cpu *cpu, uint64_t gpa, unsigned kind, bool gpt, struct walk *w);
+
+/*
+ * #NPF (APM 15.25.6): a #VMEXIT whose EXITINFO1 is the error code of the
+ * nested access as a #PF would give it (U always set: nested accesses are
+ * user accesses), with bit 32 for the final guest-physical address or
+ * bit 33 for a guest page-table access, and EXITINFO2 the guest-physical
+ * address. The instruction does not retire.
+ */
+#define NPF_GPA (1ull << 32)
+#define NPF_GPT (1ull << 33)
+
+static _Noreturn void walk_fault(struct cpu *cpu, const struct pgmode *m, uint64_t lin, unsigned kind,
+				 bool present, bool rsvd)
 {
-	unsigned kind = acc & 3;
 	uint32_t ec = 0;
 
 	if (present || rsvd)
@@ -34,12 +61,14 @@ static _Noreturn void walk_fault(struct cpu *cpu, uint64_t lin, int acc, bool pr
 		ec |= PF_RSVD;
 	if (kind == ACC_WRITE)
 		ec |= PF_W;
-	if (tlb_priv(cpu, acc))
+	if (m->user)
 		ec |= PF_U;
 	/* SDM 4.7: I is reported for fetches when NX (PAE/4-level) or SMEP is in force */
 	if (kind == ACC_EXEC &&
-	    (((cpu->s.efer & RV_EFER_NXE) && (cpu->s.cr4 & RV_CR4_PAE)) || (cpu->s.cr4 & RV_CR4_SMEP)))
+	    (((m->efer & RV_EFER_NXE) && (m->cr4 & RV_CR4_PAE)) || (m->cr4 & RV_CR4_SMEP)))
 		ec |= PF_I;
+	if (m->nested)
+		svm_npf(cpu, ec | (m->gpt ? NPF_GPT : NPF_GPA), lin);
 	cpu_raise_pf(cpu, lin, ec);
 }
 
@@ -54,17 +83,33 @@ static void pte_set(struct cpu *cpu, uint64_t pa, uint32_t bits)
 	}
 }
 
-static void walk_tables(struct cpu *cpu, uint64_t lin, int acc, struct walk *w)
+/*
+ * Where a paging-structure entry at physical address a of this walk
+ * lies: with nested paging, a guest table entry's guest-physical address
+ * goes through the nested tables first (15.25.5); the guest walk may set
+ * A/D bits there, so the nested access is a write (nested D set on the
+ * table's page, read-only nested pages fault with RW).
+ */
+static uint64_t entry_addr(struct cpu *cpu, const struct pgmode *m, uint64_t a)
 {
-	unsigned kind = acc & 3;
-	bool user = tlb_priv(cpu, acc);
-	uint64_t cr4 = cpu->s.cr4;
-	bool nxe = cpu->s.efer & RV_EFER_NXE;
+	struct walk nw;
+
+	if (m->nested || !cpu->svm.np)
+		return a;
+	npt_walk(cpu, a, ACC_WRITE, true, &nw);
+	return nw.pa | (a & 0xfff);
+}
+
+static void walk_tables(struct cpu *cpu, const struct pgmode *m, uint64_t lin, unsigned kind, struct walk *w)
+{
+	bool user = m->user;
+	uint64_t cr4 = m->cr4;
+	bool nxe = m->efer & RV_EFER_NXE;
 	unsigned maxphy = cpu->maxphyaddr;
 	uint64_t physmask = ((1ull << maxphy) - 1) & ~0xfffull;
 	uint64_t rsvd_hi = ((1ull << 52) - 1) & ~((1ull << maxphy) - 1);
 	uint64_t pte_addr[4], pte_val[4];
-	unsigned npte = 0, pte_size = 8;
+	unsigned npte = 0;
 	uint64_t e = 0;
 
 	w->rw = w->us = true;
@@ -74,12 +119,11 @@ static void walk_tables(struct cpu *cpu, uint64_t lin, int acc, struct walk *w)
 
 	if (!(cr4 & RV_CR4_PAE)) {
 		/* 32-bit paging (SDM 4.3) */
-		uint64_t a = (cpu->s.cr3 & 0xfffff000) + ((lin >> 22) & 0x3ff) * 4;
+		uint64_t a = entry_addr(cpu, m, (m->cr3 & 0xfffff000) + ((lin >> 22) & 0x3ff) * 4);
 
-		pte_size = 4;
 		e = cpu_phys_read(cpu, a, 4);
 		if (!(e & PTE_P))
-			walk_fault(cpu, lin, acc, false, false);
+			walk_fault(cpu, m, lin, kind, false, false);
 		pte_addr[npte] = a;
 		pte_val[npte++] = e;
 		w->rw &= !!(e & PTE_RW);
@@ -92,15 +136,15 @@ static void walk_tables(struct cpu *cpu, uint64_t lin, int acc, struct walk *w)
 			if (maxphy < 40)
 				rsv |= hi >> (maxphy > 32 ? maxphy - 32 : 0);
 			if (rsv)
-				walk_fault(cpu, lin, acc, true, true);
+				walk_fault(cpu, m, lin, kind, true, true);
 			w->pa = (e & 0xffc00000) | (hi << 32) | (lin & 0x3ff000);
 			w->large = true;
 			w->shift = 22;
 		} else {
-			a = (e & 0xfffff000) + ((lin >> 12) & 0x3ff) * 4;
+			a = entry_addr(cpu, m, (e & 0xfffff000) + ((lin >> 12) & 0x3ff) * 4);
 			e = cpu_phys_read(cpu, a, 4);
 			if (!(e & PTE_P))
-				walk_fault(cpu, lin, acc, false, false);
+				walk_fault(cpu, m, lin, kind, false, false);
 			pte_addr[npte] = a;
 			pte_val[npte++] = e;
 			w->rw &= !!(e & PTE_RW);
@@ -111,30 +155,30 @@ static void walk_tables(struct cpu *cpu, uint64_t lin, int acc, struct walk *w)
 		uint64_t table;
 		int level;
 
-		if (cpu->s.efer & RV_EFER_LMA) {
-			table = cpu->s.cr3 & physmask;
+		if (m->efer & RV_EFER_LMA) {
+			table = m->cr3 & physmask;
 			level = 4;
 		} else {
 			/* PAE (SDM 4.4): the PDPTE has no rights and no accessed bit */
-			uint64_t a = (cpu->s.cr3 & 0xffffffe0) + ((lin >> 30) & 3) * 8;
+			uint64_t a = entry_addr(cpu, m, (m->cr3 & 0xffffffe0) + ((lin >> 30) & 3) * 8);
 
 			e = cpu_phys_read(cpu, a, 8);
 			if (!(e & PTE_P))
-				walk_fault(cpu, lin, acc, false, false);
+				walk_fault(cpu, m, lin, kind, false, false);
 			if (e & (rsvd_hi | PTE_XD | 0x1e6))
-				walk_fault(cpu, lin, acc, true, true);
+				walk_fault(cpu, m, lin, kind, true, true);
 			table = e & physmask;
 			level = 2;
 		}
 		for (;; level--) {
 			unsigned shift = 12 + 9 * (unsigned)(level - 1);
-			uint64_t a = table + ((lin >> shift) & 511) * 8;
+			uint64_t a = entry_addr(cpu, m, table + ((lin >> shift) & 511) * 8);
 			uint64_t rsv = rsvd_hi | (nxe ? 0 : PTE_XD);
 			bool leaf;
 
 			e = cpu_phys_read(cpu, a, 8);
 			if (!(e & PTE_P))
-				walk_fault(cpu, lin, acc, false, false);
+				walk_fault(cpu, m, lin, kind, false, false);
 			leaf = level == 1 || ((level == 2 || level == 3) && (e & PTE_PS));
 			if (level == 4)
 				rsv |= PTE_PS;
@@ -143,7 +187,7 @@ static void walk_tables(struct cpu *cpu, uint64_t lin, int acc, struct walk *w)
 			else if (leaf && level == 2)
 				rsv |= 0x1fe000;	/* 2 MiB page: bits 20:13 */
 			if (e & rsv)
-				walk_fault(cpu, lin, acc, true, true);
+				walk_fault(cpu, m, lin, kind, true, true);
 			pte_addr[npte] = a;
 			pte_val[npte++] = e;
 			w->rw &= !!(e & PTE_RW);
@@ -169,10 +213,10 @@ static void walk_tables(struct cpu *cpu, uint64_t lin, int acc, struct walk *w)
 		if (user)
 			ok = w->us && (kind != ACC_WRITE || w->rw) && (kind != ACC_EXEC || !w->nx);
 		else
-			ok = (kind != ACC_WRITE || w->rw || !(cpu->s.cr0 & RV_CR0_WP)) &&
+			ok = (kind != ACC_WRITE || w->rw || !m->wp) &&
 			     (kind != ACC_EXEC || (!w->nx && !((cr4 & RV_CR4_SMEP) && w->us)));
 		if (!ok)
-			walk_fault(cpu, lin, acc, true, false);
+			walk_fault(cpu, m, lin, kind, true, false);
 	}
 
 	/* Accessed bits on every entry used, dirty on the leaf for writes */
@@ -186,9 +230,25 @@ static void walk_tables(struct cpu *cpu, uint64_t lin, int acc, struct walk *w)
 		if (bits)
 			pte_set(cpu, pte_addr[i], bits);
 	}
-	(void)pte_size;
 	w->dirty = (e & PTE_D) || kind == ACC_WRITE;
 	w->global = (e & PTE_G) && (cr4 & RV_CR4_PGE);
+}
+
+/*
+ * A guest-physical address through the nested tables at nCR3 (APM 15.25):
+ * the host's paging mode as VMRUN found it (CR4.PAE, CR4.PSE, EFER.LMA,
+ * EFER.NXE), every access a user one (15.25.5). w->pa is the host-physical
+ * page; w->rw, w->nx and w->dirty limit what the TLB may grant.
+ */
+static void npt_walk(struct cpu *cpu, uint64_t gpa, unsigned kind, bool gpt, struct walk *w)
+{
+	const struct cpu_svm_host *h = &cpu->svm.host;
+	struct pgmode m = {
+		.cr3 = cpu->svm.ncr3, .cr4 = h->cr4, .efer = h->efer,
+		.wp = (h->cr0 & RV_CR0_WP) != 0, .user = true, .nested = true, .gpt = gpt,
+	};
+
+	walk_tables(cpu, &m, gpa, kind, w);
 }
 
 /* Remember that entry [priv][idx] was filled, for the flushes. */
@@ -225,7 +285,12 @@ void mmu_xlate_page(struct cpu *cpu, uint64_t lin, int acc, struct xlat *x)
 		wk.dirty = true;
 		r = w = xok = true;
 	} else {
-		walk_tables(cpu, lin, acc, &wk);
+		struct pgmode m = {
+			.cr3 = cpu->s.cr3, .cr4 = cpu->s.cr4, .efer = cpu->s.efer,
+			.wp = (cpu->s.cr0 & RV_CR0_WP) != 0, .user = priv != 0,
+		};
+
+		walk_tables(cpu, &m, lin, (unsigned)acc & 3, &wk);
 		if (priv) {
 			r = wk.us;
 			w = wk.us && wk.rw;
@@ -235,6 +300,21 @@ void mmu_xlate_page(struct cpu *cpu, uint64_t lin, int acc, struct xlat *x)
 			w = wk.rw || !(cpu->s.cr0 & RV_CR0_WP);
 			xok = !wk.nx && !((cpu->s.cr4 & RV_CR4_SMEP) && wk.us);
 		}
+	}
+	if (__builtin_expect(cpu->svm.np, 0)) {
+		/*
+		 * Nested paging, guest paging on or off (15.25.3): the final
+		 * guest-physical address through the nested tables. The entry
+		 * caches the combined translation, with the rights and dirty
+		 * state of both dimensions: a hit costs what it always does.
+		 */
+		struct walk nw;
+
+		npt_walk(cpu, wk.pa | (lin & 0xfff), (unsigned)acc & 3, false, &nw);
+		wk.pa = nw.pa;
+		w = w && nw.rw;
+		xok = xok && !nw.nx;
+		wk.dirty = wk.dirty && nw.dirty;
 	}
 
 	s = cpu_memmap_find(cpu->mem, wk.pa);

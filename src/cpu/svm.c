@@ -9,7 +9,7 @@ enum {
 	VMCB_IOPM = 0x040, VMCB_MSRPM = 0x048, VMCB_TSC_OFFSET = 0x050, VMCB_ASID = 0x058,
 	VMCB_TLB_CTL = 0x05c, VMCB_VINTR = 0x060, VMCB_INT_STATE = 0x068, VMCB_EXITCODE = 0x070,
 	VMCB_EXITINFO1 = 0x078, VMCB_EXITINFO2 = 0x080, VMCB_EXITINTINFO = 0x088, VMCB_NP = 0x090,
-	VMCB_EVENTINJ = 0x0a8, VMCB_NRIP = 0x0c8,
+	VMCB_NCR3 = 0x0b0, VMCB_EVENTINJ = 0x0a8, VMCB_NRIP = 0x0c8,
 };
 /* VMCB state save area (table B-2): segments are 16 bytes each from ES at 0x400, in enum rv_seg order */
 enum {
@@ -18,10 +18,11 @@ enum {
 	VMCB_DR7 = 0x560, VMCB_DR6 = 0x568, VMCB_RFLAGS = 0x570, VMCB_RIP = 0x578, VMCB_RSP = 0x5d8,
 	VMCB_RAX = 0x5f8, VMCB_STAR = 0x600, VMCB_LSTAR = 0x608, VMCB_CSTAR = 0x610,
 	VMCB_SFMASK = 0x618, VMCB_KGSBASE = 0x620, VMCB_SYSENTER_CS = 0x628,
-	VMCB_SYSENTER_ESP = 0x630, VMCB_SYSENTER_EIP = 0x638, VMCB_CR2 = 0x640,
+	VMCB_SYSENTER_ESP = 0x630, VMCB_SYSENTER_EIP = 0x638, VMCB_CR2 = 0x640, VMCB_GPAT = 0x668,
 };
 
 #define VINTR_MASKING (1ull << 24)	/* V_INTR_MASKING */
+#define NP_ENABLE     (1ull << 0)	/* VMCB 0x90 bit 0; bits 1, 2 (SEV, SEV-ES) are not offered */
 #define I2_VMRUN      (1u << 0)		/* intercept vector 4, bit 0 */
 #define EVENT_VALID   (1u << 31)
 #define EVENT_EV      (1u << 11)	/* an error code is pushed */
@@ -102,6 +103,12 @@ static void vmexit(struct cpu *cpu, uint64_t code, uint64_t info1, uint64_t info
 	vmcb_wr(cpu, vmcb, VMCB_NRIP, nrip, 8);
 	/* an injected event was taken (or is in EXITINTINFO): the V bit is cleared (APM 15.20) */
 	vmcb_wr(cpu, vmcb, VMCB_EVENTINJ, 0, 8);
+	if (v->np) {
+		/* the guest's PAT is G_PAT; the host's comes back (15.25.8) */
+		vmcb_wr(cpu, vmcb, VMCB_GPAT, s->pat, 8);
+		s->pat = h->pat;
+		v->np = false;
+	}
 
 	/* the host's state, from the CPU: the guest could write the HSAVE page, not this */
 	for (int i = RV_ES; i <= RV_DS; i++)
@@ -133,6 +140,13 @@ void svm_vmexit(struct cpu *cpu, uint64_t code, uint64_t info1, uint64_t info2, 
 	vmexit(cpu, code, info1, info2, intinfo, 0);
 }
 
+_Noreturn void svm_npf(struct cpu *cpu, uint64_t info1, uint64_t gpa)
+{
+	/* no next_RIP: not an instruction intercept (15.7.1) */
+	vmexit(cpu, SVM_EXIT_NPF, info1, gpa, cpu->exc_nesting >= 0 ? cpu->svm.event : 0, 0);
+	cpu_unwind_switch(cpu);
+}
+
 _Noreturn void svm_exit_insn(struct cpu *cpu, uint64_t code, uint64_t info1, uint64_t info2)
 {
 	/* the guest's RIP is the intercepted instruction's: it has not retired */
@@ -150,7 +164,7 @@ struct vmcb_guest {
 	uint64_t efer, cr0, cr2, cr3, cr4, dr6, dr7, rflags, rip, rsp, rax;
 	/* controls */
 	uint32_t icpt_cr, icpt_dr, icpt_exc, icpt_misc1, icpt_misc2, asid;
-	uint64_t iopm, msrpm, tsc_offset, vintr, int_state, eventinj, np;
+	uint64_t iopm, msrpm, tsc_offset, vintr, int_state, eventinj, np, ncr3, gpat;
 	uint8_t tlb_ctl;
 };
 
@@ -186,6 +200,8 @@ static void vmcb_read_guest(struct cpu *cpu, uint64_t vmcb, struct vmcb_guest *g
 	g->int_state = vmcb_rd(cpu, vmcb, VMCB_INT_STATE, 8);
 	g->eventinj = vmcb_rd(cpu, vmcb, VMCB_EVENTINJ, 8);
 	g->np = vmcb_rd(cpu, vmcb, VMCB_NP, 8);
+	g->ncr3 = vmcb_rd(cpu, vmcb, VMCB_NCR3, 8);
+	g->gpat = vmcb_rd(cpu, vmcb, VMCB_GPAT, 8);
 }
 
 /* The guest state checks of APM vol. 2, 15.5.1 ("Canonicalization and Consistency Checks"). */
@@ -236,7 +252,19 @@ static bool eventinj_ok(uint64_t ev)
 	return type != EVT_EXCEPTION || (vector != EXC_NMI && vector < 32);
 }
 
-/* The control checks of 15.5.1; nested paging is not offered (CPUID 8000_000A EDX.NP clear). */
+/* PAT entries: UC, WC, WT, WP, WB, UC- (APM vol. 2, 7.8.1); anything else is reserved. */
+static bool pat_ok(uint64_t pat)
+{
+	for (unsigned i = 0; i < 8; i++) {
+		unsigned t = (unsigned)(pat >> (i * 8)) & 0xff;
+
+		if (t == 2 || t == 3 || t > 7)
+			return false;
+	}
+	return true;
+}
+
+/* The control checks of 15.5.1. */
 static bool vmrun_controls_ok(const struct cpu *cpu, const struct vmcb_guest *g)
 {
 	if (!(g->icpt_misc2 & I2_VMRUN))
@@ -247,9 +275,17 @@ static bool vmrun_controls_ok(const struct cpu *cpu, const struct vmcb_guest *g)
 		return false;
 	if (g->asid == 0)
 		return false;
-	/* NP_ENABLE and the SEV bits name features CPUID does not offer: reserved, MBZ */
-	if (g->np & 7)
+	/* the SEV and SEV-ES enables name features CPUID does not offer: reserved, MBZ */
+	if (g->np & 6)
 		return false;
+	if (g->np & NP_ENABLE) {
+		/* 15.5.1: "any MBZ bit of nCR3 is set": bits above the physical address width */
+		if (g->ncr3 >> cpu->maxphyaddr)
+			return false;
+		/* 15.25.8: a G_PAT with a reserved memory type is an illegal guest state */
+		if (!pat_ok(g->gpat))
+			return false;
+	}
 	return true;
 }
 
@@ -273,6 +309,7 @@ static void vmrun(struct cpu *cpu, uint64_t vmcb)
 	h->rip = cpu->next_rip;
 	h->rsp = s->gpr[RV_RSP];
 	h->rax = s->gpr[RV_RAX];
+	h->pat = s->pat;
 
 	vmcb_read_guest(cpu, vmcb, &g);
 	v->vmcb = vmcb;
@@ -298,6 +335,14 @@ static void vmrun(struct cpu *cpu, uint64_t vmcb)
 	v->tsc_offset = (int64_t)g.tsc_offset;
 	v->v_intr_masking = (g.vintr & VINTR_MASKING) != 0;
 	v->host_if = (h->rflags & RV_FLAG_IF) != 0;
+	/*
+	 * Nested paging (15.25.3): the nested tables take the host's paging
+	 * format, from the CR4 and EFER saved above; the guest runs on G_PAT.
+	 */
+	v->np = (g.np & NP_ENABLE) != 0;
+	v->ncr3 = g.ncr3;
+	if (v->np)
+		s->pat = g.gpat;
 
 	for (int i = RV_ES; i <= RV_DS; i++)
 		s->seg[i] = g.seg[i];

@@ -23,6 +23,7 @@ enum {
 	SVM_EXIT_IOIO = 0x7b, SVM_EXIT_MSR = 0x7c, SVM_EXIT_SHUTDOWN = 0x7f,
 	SVM_EXIT_VMRUN = 0x80, SVM_EXIT_VMMCALL, SVM_EXIT_VMLOAD, SVM_EXIT_VMSAVE,
 	SVM_EXIT_STGI, SVM_EXIT_CLGI, SVM_EXIT_SKINIT, SVM_EXIT_RDTSCP, SVM_EXIT_ICEBP, SVM_EXIT_WBINVD,
+	SVM_EXIT_NPF = 0x400,
 };
 #define SVM_EXIT_INVALID (~0ull)
 
@@ -44,6 +45,13 @@ _Noreturn void svm_exit_insn(struct cpu *cpu, uint64_t code, uint64_t info1, uin
  * caller goes on at the next instruction boundary.
  */
 void svm_vmexit(struct cpu *cpu, uint64_t code, uint64_t info1, uint64_t info2, uint64_t intinfo);
+
+/*
+ * #VMEXIT(NPF) from the nested walk (paging.c, APM 15.25.6): the
+ * instruction does not retire; met while an event is delivered, the event
+ * goes to EXITINTINFO.
+ */
+_Noreturn void svm_npf(struct cpu *cpu, uint64_t info1, uint64_t gpa);
 
 /* Instruction intercepts of vector 3 that carry no exit information. */
 static inline void svm_icpt(struct cpu *cpu, unsigned bit, uint64_t code)

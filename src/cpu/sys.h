@@ -4,6 +4,9 @@
 
 #include "cpu/cpu.h"
 
+/* What longjmp() to cpu->unwind carries: an exception, an exit to the VMM, a world switch (#VMEXIT). */
+enum { UNWIND_EXC = 1, UNWIND_EXIT = 2, UNWIND_SWITCH = 3 };
+
 /* Descriptor fields (Intel SDM vol. 3, 3.4.5; AMD APM vol. 2, 4.7). */
 #define DESC_TYPE(d)   ((unsigned)((d) >> 40) & 0xf)
 #define DESC_S(d)      (((d) >> 44) & 1)

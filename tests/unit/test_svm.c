@@ -1,8 +1,10 @@
 /*
  * AMD-V as the soft CPU offers it (--cpu svm=on), driven directly: CPUID
  * leaves, EFER.SVME, VM_CR (LOCK, SVMDIS) and VM_HSAVE_PA, with SVM offered
- * and not (AMD APM vol. 2, 15.4 and 15.30). VMRUN, #VMEXIT and the
- * intercepts run in tests/guests/svm.asm.
+ * and not (AMD APM vol. 2, 15.4 and 15.30); the nested page walk of the
+ * TLB fill (15.25) in the host's long-mode, PAE and 32-bit formats, and #NPF.
+ * VMRUN, #VMEXIT and the intercepts run in tests/guests/svm.asm and
+ * svm_npt.asm.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -79,7 +81,7 @@ static void test_cpuid_on(void **state)
 	assert_int_equal(r[0], 1);		/* revision */
 	assert_true(r[1] >= 16);		/* ASIDs */
 	assert_int_equal(r[2], 0);
-	assert_int_equal(r[3], 1u << 3);	/* NRIPS only */
+	assert_int_equal(r[3], (1u << 0) | (1u << 3));	/* NP, NRIPS */
 }
 
 static void test_efer_svme(void **state)
@@ -130,6 +132,214 @@ static void test_hsave_pa(void **state)
 	assert_true(cpu_wrmsr(cpu, MSR_VM_HSAVE_PA, (1ull << cpu->maxphyaddr) - 4096));
 }
 
+/* ------------------------------------------------------------------ */
+/* Nested paging: guest mode set up by hand over 8 MiB of RAM.         */
+
+#define RAM_SIZE (8u << 20)
+#define VMCB_PA  0x10000u
+#define NPML4    0x100000u	/* nested tables, long-mode format */
+#define NPDPT    0x101000u
+#define NPD      0x102000u
+#define NPT      0x103000u
+#define NPD32    0x104000u	/* nested tables, 32-bit format */
+#define NPT32    0x105000u
+
+static uint8_t *ram;
+
+static int setup_np(void **state)
+{
+	setup_svm(state);
+	ram = calloc(1, RAM_SIZE);
+	map.count = 1;
+	map.slot[0] = (struct cpu_mem_slot){ .gpa = 0, .size = RAM_SIZE, .host = ram, .kind = CPU_SLOT_RAM };
+	map.generation++;
+	cpu->s.cr0 = RV_CR0_PE | RV_CR0_ET;
+	cpu->svm.guest = true;
+	cpu->svm.np = true;
+	cpu->svm.vmcb = VMCB_PA;
+	cpu->exc_nesting = -1;
+	return 0;
+}
+
+static int teardown_np(void **state)
+{
+	teardown(state);
+	free(ram);
+	return 0;
+}
+
+static uint64_t rd64(uint64_t pa)
+{
+	uint64_t v;
+
+	memcpy(&v, ram + pa, 8);
+	return v;
+}
+
+static void wr64(uint64_t pa, uint64_t v)
+{
+	memcpy(ram + pa, &v, 8);
+}
+
+static uint32_t rd32(uint64_t pa)
+{
+	uint32_t v;
+
+	memcpy(&v, ram + pa, 4);
+	return v;
+}
+
+static void wr32(uint64_t pa, uint32_t v)
+{
+	memcpy(ram + pa, &v, 4);
+}
+
+/* A long-mode host: GPA 0x200000-0x3FFFFF through NPT, with page 0x200 -> HPA 0x500000 */
+static void host_long(void)
+{
+	cpu->svm.host.cr4 = RV_CR4_PAE;
+	cpu->svm.host.efer = RV_EFER_LME | RV_EFER_LMA | RV_EFER_SVME;
+	cpu->svm.host.cr0 = RV_CR0_PE | RV_CR0_PG;
+	cpu->svm.ncr3 = NPML4;
+	wr64(NPML4, NPDPT | 7);
+	wr64(NPDPT, NPD | 7);
+	wr64(NPD + 8, NPT | 7);
+	wr64(NPT, 0x500000 | 7);
+	wr64(NPT + 8, 0x501000 | 5);		/* read-only */
+	wr64(NPD, 0x87);			/* 0-2 MiB: a 1:1 large page */
+}
+
+/* Guest paging off: the guest-physical address goes through the nested tables alone. */
+static void test_np_paging_off(void **state)
+{
+	host_long();
+	assert_int_equal(cpu_translate(cpu, 0x200123, ACC_READ), 0x500123);
+	/* A on every nested level, no D for a read */
+	assert_int_equal(rd64(NPML4), NPDPT | 7 | 0x20);
+	assert_int_equal(rd64(NPDPT), NPD | 7 | 0x20);
+	assert_int_equal(rd64(NPD + 8), NPT | 7 | 0x20);
+	assert_int_equal(rd64(NPT), 0x500000 | 7 | 0x20);
+	/* a write: D on the nested leaf */
+	assert_int_equal(cpu_translate(cpu, 0x200456, ACC_WRITE), 0x500456);
+	assert_int_equal(rd64(NPT), 0x500000 | 7 | 0x60);
+	/* a large nested page */
+	assert_int_equal(cpu_translate(cpu, 0x12345, ACC_EXEC), 0x12345);
+	assert_int_equal(rd64(NPD), 0x87 | 0x20);
+}
+
+/*
+ * Guest 32-bit paging: each guest entry is read through the nested tables
+ * (the guest PD at GPA 0x200000 is at HPA 0x500000), and the nested leaf
+ * of a guest table's page gets A and D (guest-table accesses are writes).
+ */
+static void test_np_guest_paging(void **state)
+{
+	host_long();
+	cpu->s.cr0 = RV_CR0_PE | RV_CR0_ET | RV_CR0_PG;
+	cpu->s.cr3 = 0x200000;
+	cpu->s.cr4 = RV_CR4_PSE;
+	wr32(0x500000 + 4 * 2, 0x87);		/* guest 8-12 MiB -> GPA 0-4 MiB */
+	assert_int_equal(cpu_translate(cpu, 0x800000 + 0x200abc, ACC_READ), 0x500abc);
+	assert_int_equal(rd32(0x500008), 0x87 | 0x20);	/* guest A */
+	assert_int_equal(rd64(NPT), 0x500000 | 7 | 0x60);	/* nested A and D of the PD's page */
+	assert_int_equal(cpu_translate(cpu, 0x800000 + 0x1000, ACC_WRITE), 0x1000);
+	assert_int_equal(rd32(0x500008), 0x87 | 0x60);	/* guest D */
+}
+
+/* A 32-bit host (CR4.PAE clear): 32-bit nested tables, 4 MiB pages with CR4.PSE. */
+static void test_np_host_32bit(void **state)
+{
+	cpu->svm.host.cr4 = RV_CR4_PSE;
+	cpu->svm.host.cr0 = RV_CR0_PE | RV_CR0_PG;
+	cpu->svm.ncr3 = NPD32;
+	wr32(NPD32, NPT32 | 7);
+	wr32(NPT32 + 4 * 0x12, 0x600000 | 7);
+	wr32(NPD32 + 4, 0x400000 | 0x87);	/* GPA 4-8 MiB: a 4 MiB page */
+	assert_int_equal(cpu_translate(cpu, 0x12345, ACC_WRITE), 0x600345);
+	assert_int_equal(rd32(NPT32 + 4 * 0x12), 0x600000 | 7 | 0x60);
+	assert_int_equal(rd32(NPD32), NPT32 | 7 | 0x20);
+	assert_int_equal(cpu_translate(cpu, 0x456789, ACC_READ), 0x456789);
+}
+
+/* The guest's paging registers for npf_case (each #VMEXIT loads the host's). */
+static uint64_t g_cr0 = RV_CR0_PE | RV_CR0_ET, g_cr3;
+
+static void enter_guest(void)
+{
+	cpu->svm.guest = true;
+	cpu->svm.np = true;
+	cpu->s.cr0 = g_cr0;
+	cpu->s.cr3 = g_cr3;
+	cpu->s.cr4 = RV_CR4_PSE;
+	cpu->s.efer = RV_EFER_SVME;
+}
+
+/* A legacy PAE host: PDPTEs at nCR3 (no rights, RW/US reserved), then a PD and a PT. */
+static void test_np_host_pae(void **state)
+{
+	cpu->svm.host.cr4 = RV_CR4_PAE;
+	cpu->svm.host.cr0 = RV_CR0_PE | RV_CR0_PG;
+	cpu->svm.ncr3 = 0x106020;		/* 32-byte aligned */
+	wr64(0x106020, 0x107000 | 1);
+	wr64(0x107000, 0x108000 | 7);
+	wr64(0x108000 + 8 * 5, 0x700000 | 7);
+	assert_int_equal(cpu_translate(cpu, 0x5123, ACC_READ), 0x700123);
+	assert_int_equal(rd64(0x107000), 0x108000 | 7 | 0x20);
+	assert_int_equal(rd64(0x108000 + 8 * 5), 0x700000 | 7 | 0x20);
+}
+
+/* A nested fault: #VMEXIT(NPF) with the error code and the address, through a world switch. */
+static void npf_case(uint64_t lin, int acc, uint64_t info1, uint64_t info2)
+{
+	jmp_buf jb;
+	volatile int r;
+
+	enter_guest();
+	cpu->unwind = &jb;
+	r = setjmp(jb);
+	if (r == 0) {
+		cpu_translate(cpu, lin, acc);
+		fail_msg("no #NPF for %#llx", (unsigned long long)lin);
+	}
+	cpu->unwind = NULL;
+	if (r != 3)
+		fail_msg("unwind %d, vector %d error %#x, at %#llx", r, cpu->exc_vector, cpu->exc_error,
+			 (unsigned long long)lin);			/* UNWIND_SWITCH */
+	assert_false(cpu->svm.guest);
+	assert_false(cpu->svm.np);
+	assert_int_equal(rd64(VMCB_PA + 0x70), 0x400);
+	assert_int_equal(rd64(VMCB_PA + 0x78), info1);
+	assert_int_equal(rd64(VMCB_PA + 0x80), info2);
+	assert_int_equal(rd64(VMCB_PA + 0x88), 0);
+}
+
+static void test_np_faults(void **state)
+{
+	host_long();
+	/* not present, read: U | final address */
+	npf_case(0x202010, ACC_READ, (1ull << 32) | 4, 0x202010);
+	/* read-only, write: P | RW | U */
+	npf_case(0x201008, ACC_WRITE, (1ull << 32) | 7, 0x201008);
+	/* the read of a read-only page is fine */
+	enter_guest();
+	assert_int_equal(cpu_translate(cpu, 0x201008, ACC_READ), 0x501008);
+	/* a reserved bit (PS in a PML4E): P | RSV | U */
+	wr64(NPML4, NPDPT | 7 | 0x80);
+	npf_case(0x1000, ACC_READ, (1ull << 32) | 0xd, 0x1000);
+	wr64(NPML4, NPDPT | 7);
+	/* no U bit in a nested entry: every nested access is a user access */
+	wr64(NPD, 0x83);
+	npf_case(0x3000, ACC_READ, (1ull << 32) | 5, 0x3000);
+	wr64(NPD, 0x87);
+	/* the guest's PD in a not-present nested page: a guest-table walk, a write */
+	g_cr0 = RV_CR0_PE | RV_CR0_ET | RV_CR0_PG;
+	g_cr3 = 0x203000;
+	npf_case(0x400000, ACC_READ, (1ull << 33) | 6, 0x203004);
+	/* in a read-only one */
+	g_cr3 = 0x201000;
+	npf_case(0x400000, ACC_READ, (1ull << 33) | 7, 0x201004);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -138,6 +348,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_efer_svme, setup_svm, teardown),
 		cmocka_unit_test_setup_teardown(test_vm_cr_lock, setup_svm, teardown),
 		cmocka_unit_test_setup_teardown(test_hsave_pa, setup_svm, teardown),
+		cmocka_unit_test_setup_teardown(test_np_paging_off, setup_np, teardown_np),
+		cmocka_unit_test_setup_teardown(test_np_guest_paging, setup_np, teardown_np),
+		cmocka_unit_test_setup_teardown(test_np_host_32bit, setup_np, teardown_np),
+		cmocka_unit_test_setup_teardown(test_np_host_pae, setup_np, teardown_np),
+		cmocka_unit_test_setup_teardown(test_np_faults, setup_np, teardown_np),
 	};
 
 	return cmocka_run_group_tests_name("svm", tests, NULL, NULL);
