@@ -28,6 +28,7 @@
 ; Addresses are printed as offsets from the L2 code ("+xxxx") so that the
 ; output does not depend on where the code lies.
 %include "common.inc"
+%include "svm.inc"
 
 IDT32           equ 0x50000
 TSS_ADDR        equ 0x51000
@@ -43,53 +44,8 @@ L2_IDT          equ 0x212000
 L2_PML4         equ 0x214000            ; a 64-bit L2's PML4, PDPT, PD
 USER_STACK      equ 0x70000
 
-MSR_EFER        equ 0xC0000080
-MSR_VM_CR       equ 0xC0010114
-MSR_HSAVE       equ 0xC0010117
 
 ; VMCB offsets (APM vol. 2, appendix B)
-V_ICPT_CR       equ 0x000
-V_ICPT_DR       equ 0x004
-V_ICPT_EXC      equ 0x008
-V_ICPT_MISC1    equ 0x00C
-V_ICPT_MISC2    equ 0x010
-V_IOPM          equ 0x040
-V_MSRPM         equ 0x048
-V_TSC_OFFSET    equ 0x050
-V_ASID          equ 0x058
-V_EXITCODE      equ 0x070
-V_EXITINFO1     equ 0x078
-V_EXITINFO2     equ 0x080
-V_EVENTINJ      equ 0x0A8
-V_NRIP          equ 0x0C8
-V_ES            equ 0x400
-V_CS            equ 0x410
-V_SS            equ 0x420
-V_DS            equ 0x430
-V_FS            equ 0x440
-V_GDTR          equ 0x460
-V_IDTR          equ 0x480
-V_CPL           equ 0x4CB
-V_EFER          equ 0x4D0
-V_CR4           equ 0x548
-V_CR3           equ 0x550
-V_CR0           equ 0x558
-V_DR7           equ 0x560
-V_DR6           equ 0x568
-V_RFLAGS        equ 0x570
-V_RIP           equ 0x578
-V_RSP           equ 0x5D8
-V_RAX           equ 0x5F8
-V_STAR          equ 0x600
-V_LSTAR         equ 0x608
-V_CSTAR         equ 0x610
-V_SFMASK        equ 0x618
-V_KGSBASE       equ 0x620
-V_SYSENTER_CS   equ 0x628
-V_SYSENTER_ESP  equ 0x630
-V_SYSENTER_EIP  equ 0x638
-V_CR2           equ 0x640
-V_EXITINTINFO   equ 0x088
 
 ; intercept vector 3 (offset 0x0C)
 I_RDTSC         equ 1 << 14
@@ -786,20 +742,7 @@ vmcb_init:
         mov dword [VMCB + V_MSRPM], MSRPM
         mov dword [VMCB + V_TSC_OFFSET + 4], 0x10000000
         mov dword [VMCB + V_ASID], 1
-        mov eax, VMCB + V_ES
-        mov bx, SEL_DATA
-        mov dx, 0xC93
-        call set_vseg
-        mov eax, VMCB + V_CS
-        mov bx, SEL_CODE32
-        mov dx, 0xC9B
-        call set_vseg
-        mov eax, VMCB + V_SS
-        mov bx, SEL_DATA
-        mov dx, 0xC93
-        call set_vseg
-        mov eax, VMCB + V_DS
-        call set_vseg
+        vmcb_flat_segments
         sgdt [dtr_tmp]
         movzx eax, word [dtr_tmp]
         mov [VMCB + V_GDTR + 4], eax

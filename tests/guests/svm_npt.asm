@@ -23,6 +23,7 @@
 ; type in G_PAT, or with nCR3 beyond the physical address width, is
 ; VMEXIT_INVALID (15.5.1, 15.25.8).
 %include "common.inc"
+%include "svm.inc"
 
 VMCB            equ 0x200000
 HSAVE           equ 0x201000
@@ -41,35 +42,6 @@ HPA_C           equ 0x712000            ; GPA 0x602000 -> here, read-only
 HPA_PD          equ 0x713000            ; GPA 0x603000 -> here: (d)'s page directory
 STACK64         equ 0x90000
 
-MSR_EFER        equ 0xC0000080
-MSR_HSAVE       equ 0xC0010117
-
-V_ICPT_MISC1    equ 0x00C
-V_ICPT_MISC2    equ 0x010
-V_ASID          equ 0x058
-V_TLB_CTL       equ 0x05C
-V_EXITCODE      equ 0x070
-V_EXITINFO1     equ 0x078
-V_EXITINFO2     equ 0x080
-V_EXITINTINFO   equ 0x088
-V_NP            equ 0x090
-V_NCR3          equ 0x0B0
-V_ES            equ 0x400
-V_IDTR          equ 0x480
-V_CS            equ 0x410
-V_SS            equ 0x420
-V_DS            equ 0x430
-V_EFER          equ 0x4D0
-V_CR4           equ 0x548
-V_CR3           equ 0x550
-V_CR0           equ 0x558
-V_DR7           equ 0x560
-V_DR6           equ 0x568
-V_RFLAGS        equ 0x570
-V_RIP           equ 0x578
-V_RSP           equ 0x5D8
-V_RAX           equ 0x5F8
-V_GPAT          equ 0x668
 
 NP_USER_RW      equ 7                   ; P | RW | U: nested accesses are user accesses
 
@@ -316,20 +288,7 @@ vmcb_init:
         mov dword [VMCB + V_NCR3], NPML4
         mov rax, 0x0007040600070406                     ; the reset PAT
         mov [VMCB + V_GPAT], rax
-        mov eax, VMCB + V_ES
-        mov bx, SEL_DATA
-        mov dx, 0xC93
-        call set_vseg
-        mov eax, VMCB + V_CS
-        mov bx, SEL_CODE32
-        mov dx, 0xC9B
-        call set_vseg
-        mov eax, VMCB + V_SS
-        mov bx, SEL_DATA
-        mov dx, 0xC93
-        call set_vseg
-        mov eax, VMCB + V_DS
-        call set_vseg
+        vmcb_flat_segments
         mov dword [VMCB + V_EFER], 1 << 12
         mov dword [VMCB + V_CR0], 0x11
         mov dword [VMCB + V_DR7], 0x400
