@@ -1,4 +1,6 @@
 /* AMD-V for the guest: the SVM instructions, VMRUN and #VMEXIT, intercepts (AMD APM vol. 2, chapter 15). */
+#include <stddef.h>
+
 #include "cpu/svm.h"
 #include "cpu/mmu.h"
 #include "cpu/sys.h"
@@ -406,41 +408,52 @@ static uint64_t rax_page(struct cpu *cpu, const struct insn *in)
 }
 
 /* VMLOAD / VMSAVE: the state SYSCALL, SWAPGS and task switches use, hidden parts included (15.5.2). */
+/*
+ * What VMLOAD and VMSAVE move between the VMCB and the CPU (APM vol. 2,
+ * 15.5.2): FS, GS, TR and LDTR with their hidden parts, and the MSRs of
+ * system calls.
+ */
+static const struct {
+	uint16_t vmcb;
+	uint8_t seg;
+} vmls_segs[] = {
+	{ VMCB_SEG + 16 * RV_FS, RV_FS }, { VMCB_SEG + 16 * RV_GS, RV_GS },
+	{ VMCB_TR, RV_TR }, { VMCB_LDTR, RV_LDTR },
+};
+static const struct {
+	uint16_t vmcb;
+	uint16_t state;		/* offset of the uint64_t in struct cpu_state */
+} vmls_msrs[] = {
+	{ VMCB_KGSBASE, offsetof(struct cpu_state, kernel_gs_base) },
+	{ VMCB_STAR, offsetof(struct cpu_state, star) },
+	{ VMCB_LSTAR, offsetof(struct cpu_state, lstar) },
+	{ VMCB_CSTAR, offsetof(struct cpu_state, cstar) },
+	{ VMCB_SFMASK, offsetof(struct cpu_state, sfmask) },
+	{ VMCB_SYSENTER_CS, offsetof(struct cpu_state, sysenter_cs) },
+	{ VMCB_SYSENTER_ESP, offsetof(struct cpu_state, sysenter_esp) },
+	{ VMCB_SYSENTER_EIP, offsetof(struct cpu_state, sysenter_eip) },
+};
+
+static uint64_t *state_u64(struct cpu_state *s, unsigned off)
+{
+	return (uint64_t *)(void *)((char *)s + off);
+}
+
 static void vmload(struct cpu *cpu, uint64_t vmcb)
 {
-	struct cpu_state *s = &cpu->s;
-
-	vmcb_get_seg(cpu, vmcb + VMCB_SEG + 16 * RV_FS, &s->seg[RV_FS]);
-	vmcb_get_seg(cpu, vmcb + VMCB_SEG + 16 * RV_GS, &s->seg[RV_GS]);
-	vmcb_get_seg(cpu, vmcb + VMCB_TR, &s->seg[RV_TR]);
-	vmcb_get_seg(cpu, vmcb + VMCB_LDTR, &s->seg[RV_LDTR]);
-	s->kernel_gs_base = vmcb_rd(cpu, vmcb, VMCB_KGSBASE, 8);
-	s->star = vmcb_rd(cpu, vmcb, VMCB_STAR, 8);
-	s->lstar = vmcb_rd(cpu, vmcb, VMCB_LSTAR, 8);
-	s->cstar = vmcb_rd(cpu, vmcb, VMCB_CSTAR, 8);
-	s->sfmask = vmcb_rd(cpu, vmcb, VMCB_SFMASK, 8);
-	s->sysenter_cs = vmcb_rd(cpu, vmcb, VMCB_SYSENTER_CS, 8);
-	s->sysenter_esp = vmcb_rd(cpu, vmcb, VMCB_SYSENTER_ESP, 8);
-	s->sysenter_eip = vmcb_rd(cpu, vmcb, VMCB_SYSENTER_EIP, 8);
+	for (unsigned i = 0; i < sizeof(vmls_segs) / sizeof(vmls_segs[0]); i++)
+		vmcb_get_seg(cpu, vmcb + vmls_segs[i].vmcb, &cpu->s.seg[vmls_segs[i].seg]);
+	for (unsigned i = 0; i < sizeof(vmls_msrs) / sizeof(vmls_msrs[0]); i++)
+		*state_u64(&cpu->s, vmls_msrs[i].state) = vmcb_rd(cpu, vmcb, vmls_msrs[i].vmcb, 8);
 	cpu_update_mode(cpu);	/* FS/GS bases: the flat-segment summary */
 }
 
 static void vmsave(struct cpu *cpu, uint64_t vmcb)
 {
-	const struct cpu_state *s = &cpu->s;
-
-	vmcb_put_seg(cpu, vmcb + VMCB_SEG + 16 * RV_FS, &s->seg[RV_FS]);
-	vmcb_put_seg(cpu, vmcb + VMCB_SEG + 16 * RV_GS, &s->seg[RV_GS]);
-	vmcb_put_seg(cpu, vmcb + VMCB_TR, &s->seg[RV_TR]);
-	vmcb_put_seg(cpu, vmcb + VMCB_LDTR, &s->seg[RV_LDTR]);
-	vmcb_wr(cpu, vmcb, VMCB_KGSBASE, s->kernel_gs_base, 8);
-	vmcb_wr(cpu, vmcb, VMCB_STAR, s->star, 8);
-	vmcb_wr(cpu, vmcb, VMCB_LSTAR, s->lstar, 8);
-	vmcb_wr(cpu, vmcb, VMCB_CSTAR, s->cstar, 8);
-	vmcb_wr(cpu, vmcb, VMCB_SFMASK, s->sfmask, 8);
-	vmcb_wr(cpu, vmcb, VMCB_SYSENTER_CS, s->sysenter_cs, 8);
-	vmcb_wr(cpu, vmcb, VMCB_SYSENTER_ESP, s->sysenter_esp, 8);
-	vmcb_wr(cpu, vmcb, VMCB_SYSENTER_EIP, s->sysenter_eip, 8);
+	for (unsigned i = 0; i < sizeof(vmls_segs) / sizeof(vmls_segs[0]); i++)
+		vmcb_put_seg(cpu, vmcb + vmls_segs[i].vmcb, &cpu->s.seg[vmls_segs[i].seg]);
+	for (unsigned i = 0; i < sizeof(vmls_msrs) / sizeof(vmls_msrs[0]); i++)
+		vmcb_wr(cpu, vmcb, vmls_msrs[i].vmcb, *state_u64(&cpu->s, vmls_msrs[i].state), 8);
 }
 
 /*
