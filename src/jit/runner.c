@@ -303,72 +303,66 @@ static struct jit_block *hash_find(struct jit_vcpu *jv, uint64_t vaddr, uint64_t
 }
 
 /*
- * The page after lin's, if the instruction TLB holds it as executable
- * RAM: its physical address, and its host address in *host. Not walked:
- * a block runs into it only once a fetch from it has succeeded (the
+ * The physical page of the code page at lin, through the instruction TLB,
+ * and its host address in *host; JIT_NO_PA2 if it is not executable RAM
+ * (a non-canonical address, a hole or MMIO, no rights). With `walk`, a
+ * miss walks the page tables as a fetch does (and may raise #PF); without,
+ * a miss is JIT_NO_PA2. The page after a block's is never walked: a block
+ * runs into it only once a fetch from it has succeeded (the
  * interpreter's, of the instruction that crosses), so that a fault there
  * is raised by the instruction that meets it, after those before it.
  */
-static uint64_t next_page(struct jit_vcpu *jv, uint64_t lin, const uint8_t **host)
+static uint64_t code_page(struct jit_vcpu *jv, uint64_t lin, bool walk, const uint8_t **host)
 {
 	struct cpu *cpu = jv->cpu;
-	uint64_t lin2 = (lin | 0xfff) + 1, pa2;
-	unsigned priv = cpu->s.cpl == 3, idx = (lin2 >> 12) & TLB_MASK;
+	unsigned priv = cpu->s.cpl == 3, idx = (lin >> 12) & TLB_MASK;
 	const struct tlb_entry *e = &cpu->tlb[priv][idx];
-
-	if (cpu->mode == MODE_LONG64 ? !canonical(lin2) : lin2 > 0xffffffffu)
-		return JIT_NO_PA2;
-	if (e->tag_exec != tlb_key(cpu, lin2))
-		return JIT_NO_PA2;
-	pa2 = cpu->tlbi[priv][idx].pa;
-	if (pa2 >> 12 >= jv->vm->npages)
-		return JIT_NO_PA2;
-	*host = (const uint8_t *)tlb_host(e, lin2);
-	return pa2;
-}
-
-/*
- * The block for the current RIP: through the instruction TLB (a miss
- * walks the page tables and may raise #PF, as a fetch does), then the
- * hash, then the translator. NULL when the interpreter must run the
- * instruction (a non-canonical RIP, code in MMIO, an instruction that
- * crosses into the next page, a full cache twice).
- */
-static struct jit_block *lookup(struct jit_vcpu *jv, uint32_t key)
-{
-	struct cpu *cpu = jv->cpu;
-	uint64_t lin = cpu->s.rip, pa;
-	unsigned priv = cpu->s.cpl == 3, idx;
-	const struct tlb_entry *e;
-	const uint8_t *host2 = NULL;
-	uint64_t pa2;
-	struct jit_block *b;
+	uint64_t pa;
 
 	if (cpu->mode == MODE_LONG64 ? !canonical(lin) : lin > 0xffffffffu)
-		return NULL;
-	idx = (lin >> 12) & TLB_MASK;
-	e = &cpu->tlb[priv][idx];
-	if (e->tag_exec != tlb_key(cpu, lin)) {
+		return JIT_NO_PA2;
+	if (e->tag_exec != tlb_key(cpu, lin) && walk) {
 		struct xlat x;
 
 		mmu_xlate_page(cpu, lin, ACC_EXEC, &x);
-		if (e->tag_exec != tlb_key(cpu, lin))
-			return NULL;	/* executing from a hole */
 	}
-	pa = cpu->tlbi[priv][idx].pa | (lin & 0xfff);
+	if (e->tag_exec != tlb_key(cpu, lin))
+		return JIT_NO_PA2;
+	pa = cpu->tlbi[priv][idx].pa;
 	if (pa >> 12 >= jv->vm->npages)
+		return JIT_NO_PA2;
+	*host = (const uint8_t *)tlb_host(e, lin & ~0xfffull);
+	return pa;
+}
+
+/*
+ * The block for the current RIP: through the instruction TLB, then the
+ * hash, then the translator. NULL when the interpreter must run the
+ * instruction (a non-canonical RIP, code in MMIO or a hole, an
+ * instruction that crosses into a page not yet in the TLB, a full cache
+ * twice).
+ */
+static struct jit_block *lookup(struct jit_vcpu *jv, uint32_t key)
+{
+	uint64_t lin = jv->cpu->s.rip, pa, pa2;
+	unsigned off = (unsigned)(lin & 0xfff);
+	const uint8_t *host, *host2 = NULL;
+	struct jit_block *b;
+
+	pa = code_page(jv, lin, true, &host);
+	if (pa == JIT_NO_PA2)
 		return NULL;
-	pa2 = next_page(jv, lin, &host2);
+	pa |= off;
+	host += off;
+	pa2 = code_page(jv, (lin | 0xfff) + 1, false, &host2);
 	b = hash_find(jv, lin, pa, pa2, key);
 	if (b)
 		return b;
-	b = jit_translate(jv, lin, pa, key, (const uint8_t *)tlb_host(e, lin), 4096 - (unsigned)(lin & 0xfff),
-			  pa2, host2);
+	b = jit_translate(jv, lin, pa, key, host, 4096 - off, pa2, host2);
 	if (!b && jv->full) {
 		/* out of room: start afresh, once */
 		jit_flush(jv);
-		b = jit_translate(jv, lin, pa, key, (const uint8_t *)tlb_host(e, lin),
-				  4096 - (unsigned)(lin & 0xfff), pa2, host2);
+		b = jit_translate(jv, lin, pa, key, host, 4096 - off, pa2, host2);
 	}
 	return b;
 }
