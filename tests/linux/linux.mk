@@ -37,8 +37,8 @@ test-virtio: $(BUILD)/ringvm
 # test-linux-ci: the part of `make test` that boots the real kernel: the bad
 # inputs around it, the console checks (--cpus 1, 2, 4, the 32-bit entry and
 # a bare vmlinux; LINUX_SHELL_CONFIGS to choose, see tests/linux/shell.sh), the virtio tests (LINUX_VIRTIO=0 leaves
-# them out) and the x86 selftests on 1 vCPU (LINUX_SELFTESTS=0 leaves them
-# out). A kernel that cannot be downloaded fails the run here
+# them out), the x86 selftests on 1 vCPU (LINUX_SELFTESTS=0 leaves them
+# out) and kvm_amd with kvm_api in the guest (test-kvm-api). A kernel that cannot be downloaded fails the run here
 # (LINUX_REQUIRE=1) rather than passing silently.
 LINUX_SELFTESTS ?= 1
 LINUX_VIRTIO ?= 1
@@ -50,3 +50,17 @@ test-linux-ci: $(BUILD)/ringvm
 	  LINUX_REQUIRE=1 $(MAKE) --no-print-directory test-virtio VMM=ringvm; fi
 	@if [ "$(LINUX_SELFTESTS)" = 1 ]; then \
 	  LINUX_REQUIRE=1 RINGVM=$(BUILD)/ringvm BUILD=$(BUILD) sh tests/linux/selftests.sh; fi
+	LINUX_REQUIRE=1 $(MAKE) --no-print-directory test-kvm-api
+
+# test-kvm-api: kvm_amd in the guest on ringvm's nested SVM, /dev/kvm, and
+# tests/linux/kvm-api/kvm_api running L2 guests through it (issue 9), on
+# both engines; tests/linux/kvm-api.sh. kvm_api goes into a busybox
+# initramfs, so it is linked static and built without the sanitizers.
+KVM_API_CFLAGS = -std=gnu11 -O2 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+$(BUILD)/tests/linux/kvm_api: tests/linux/kvm-api/kvm_api.c tests/linux/kvm-api/l2.asm
+	@mkdir -p $(dir $@)
+	nasm -f elf64 -o $@-l2.o tests/linux/kvm-api/l2.asm
+	$(CC) $(KVM_API_CFLAGS) -static -o $@ tests/linux/kvm-api/kvm_api.c $@-l2.o
+
+test-kvm-api: $(BUILD)/ringvm $(BUILD)/tests/linux/kvm_api
+	RINGVM=$(BUILD)/ringvm BUILD=$(BUILD) sh tests/linux/kvm-api.sh

@@ -1,0 +1,85 @@
+#!/bin/sh
+# A hypervisor inside ringvm (issue 9): boots Debian 12's stock kernel with
+# --cpu svm=on and a busybox initramfs holding the kernel package's kvm and
+# kvm_amd modules and tests/linux/kvm-api/kvm_api (built static by
+# tests/linux/linux.mk). The guest loads kvm_amd, which must find SVM and
+# log no warning, /dev/kvm must appear, and kvm_api must pass: real-mode and
+# long-mode L2 guests run through the /dev/kvm API, every port, MMIO and HLT
+# exit checked, about 10,000 of them. Once per engine: the translator, then
+# the interpreter (--interpreter). Prints kvm_api's exit round-trip times.
+#
+# Environment: RINGVM (default build/ringvm), BUILD (for the logs and the
+# kvm_api binary), KVM_API_TIMEOUT seconds per boot (default 600),
+# LINUX_REQUIRE=1 to fail instead of skip when the kernel cannot be
+# downloaded.
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+RINGVM=${RINGVM:-$top/build/ringvm}
+BUILD=${BUILD:-build}
+TIMEOUT=${KVM_API_TIMEOUT:-600}
+prog="$BUILD/tests/linux/kvm_api"
+logdir="$BUILD/linux"
+mkdir -p "$logdir"
+cache="${RINGVM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ringvm}"
+
+[ -x "$RINGVM" ] || { echo "FAIL: no $RINGVM (build it first)"; exit 1; }
+[ -x "$prog" ] || { echo "FAIL: no $prog (run through 'make test-kvm-api')"; exit 1; }
+if ! kernel=$("$top/scripts/fetch-kernel" --kernel 2>"$logdir/fetch.log"); then
+	cat "$logdir/fetch.log" >&2
+	[ "${LINUX_REQUIRE:-0}" = 1 ] && { echo "FAIL: cannot fetch the Debian kernel"; exit 1; }
+	echo "SKIP: cannot fetch the Debian kernel"
+	exit 0
+fi
+
+extra=$(mktemp -d "${TMPDIR:-/tmp}/ringvm-kvm-api.XXXXXX")
+trap 'rm -rf "$extra"' EXIT
+mkdir -p "$extra/init.d"
+cp "$prog" "$extra/kvm_api"
+cp "$here/kvm-api/init.sh" "$extra/init.d/run"
+chmod 755 "$extra/kvm_api" "$extra/init.d/run"
+initrd="$cache/initramfs-kvm-api.cpio.gz"
+INITRAMFS_EXTRA="$extra" INITRAMFS_MODULES="kvm_amd" "$top/scripts/make-initramfs" "$initrd" \
+	>/dev/null 2>"$logdir/kvm-api-initramfs.log" ||
+	{ cat "$logdir/kvm-api-initramfs.log" >&2; echo "FAIL: scripts/make-initramfs"; exit 1; }
+
+fails=0
+# has FILE PATTERN WHAT: the guest printed a line matching PATTERN (grep -E).
+has() {
+	if tr -d '\r' <"$1" | grep -aEq -- "$2"; then
+		return 0
+	fi
+	echo "FAIL: $3"
+	fails=$((fails + 1))
+	return 1
+}
+
+for engine in translator interpreter; do
+	opt=
+	[ "$engine" = interpreter ] && opt=--interpreter
+	out="$logdir/kvm-api-$engine.out" err="$logdir/kvm-api-$engine.err"
+	echo "running: $RINGVM run --cpu svm=on --mem 512M $opt (log: $out)"
+	timeout -k 10 "$TIMEOUT" "$RINGVM" run --kernel "$kernel" --initrd "$initrd" --mem 512M \
+		--cpu svm=on $opt --append "console=ttyS0 quiet" --stats >"$out" 2>"$err" </dev/null
+	status=$?
+	before=$fails
+	has "$out" '^kvm-api: kvm_amd loaded' "$engine: kvm_amd did not load" &&
+		has "$out" '^kvm-api: /dev/kvm is there' "$engine: no /dev/kvm" &&
+		has "$out" '^kvm_api: all passed' "$engine: kvm_api: $(tr -d '\r' <"$out" | grep -a '^kvm_api: FAIL' || echo 'no result')"
+	tr -d '\r' <"$out" | grep -a '^kvm_api: .*passed' | sed "s/^/$engine: /"
+	# kvm_amd warns, and the kernel traces, on what it finds wrong in the
+	# CPU: an MSR that faults, a feature that contradicts another.
+	if tr -d '\r' <"$out" | grep -aEi 'WARNING:|BUG:|Oops|Call Trace|unchecked MSR|kvm.*(fail|error|disabled by bios)' >/dev/null; then
+		echo "FAIL: $engine: the guest kernel logged a warning:"
+		tr -d '\r' <"$out" | grep -aEi -A3 'WARNING:|BUG:|Oops|Call Trace|unchecked MSR|kvm.*(fail|error|disabled by bios)' | head -n 12
+		fails=$((fails + 1))
+	fi
+	if [ "$status" != 0 ]; then
+		echo "FAIL: $engine: ringvm ended with status $status (expected 0 from the guest's poweroff)"
+		tail -n 5 "$err"
+		fails=$((fails + 1))
+	fi
+	[ "$fails" = "$before" ] && echo "PASS: $engine: kvm_amd and /dev/kvm in the guest, kvm_api's L2 guests"
+done
+[ "$fails" = 0 ]
