@@ -173,6 +173,8 @@ void cpu_update_flat(struct cpu *cpu)
 
 _Noreturn void cpu_raise(struct cpu *cpu, int vector, uint32_t error_code)
 {
+	if (unlikely(cpu->probe))
+		longjmp(*cpu->probe, 1);
 	cpu->exc_vector = vector;
 	cpu->exc_error = error_code;
 	/* vectors that push an error code: #DF, #TS, #NP, #SS, #GP, #PF, #AC, #CP */
@@ -195,6 +197,8 @@ _Noreturn void cpu_raise_gp0(struct cpu *cpu)
 
 _Noreturn void cpu_raise_pf(struct cpu *cpu, uint64_t lin, uint32_t error_code)
 {
+	if (unlikely(cpu->probe))
+		longjmp(*cpu->probe, 1);
 	/* an intercepted #PF leaves CR2 alone: the address goes to EXITINFO2 (APM vol. 2, 15.12.15) */
 	cpu->svm.pf_addr = lin;
 	if (likely(!cpu->svm.guest) || !(cpu->svm.icpt_exc >> EXC_PF & 1) || cpu->svm.inject)

@@ -360,6 +360,7 @@ struct cpu {
 	/* Execution of the current instruction */
 	uint64_t next_rip;		/* RIP after the current instruction; branches set it */
 	jmp_buf *unwind;		/* where cpu_raise()/cpu_exit_restart() jump to */
+	jmp_buf *probe;			/* set: a fault ends a side-effect-free probe here instead (svm.c) */
 	struct cpu_replay replay;
 	struct cpu_exit_info exit;
 

@@ -52,12 +52,13 @@ static const char hv_signature[12] = "RingVMRingVM";
  * SVM (APM vol. 3, E.4.9): revision 1, the number of ASIDs (the soft TLB
  * does not tag them yet: every world switch flushes it, so any count is
  * honest; 16 leaves room for the tagged TLB to come), and in EDX only the
- * features implemented: NP (bit 0), nested paging (paging.c), and NRIPS
- * (bit 3), next_RIP saved on #VMEXIT.
+ * features implemented: NP (bit 0), nested paging (paging.c), NRIPS
+ * (bit 3), next_RIP saved on #VMEXIT, and DecodeAssists (bit 7): the
+ * registers, addresses, vectors and instruction bytes of 15.33.
  */
 #define SVM_REVISION 1u
 #define SVM_NASID    16u
-#define SVM_FEATURES (1u << 0 | 1u << 3)	/* NP (nested paging), NRIPS */
+#define SVM_FEATURES (1u << 0 | 1u << 3 | 1u << 7)	/* NP (nested paging), NRIPS, DecodeAssists */
 #define X1_ECX_SVM   (1u << 2)
 
 static const char vendor[12] = "AuthenticAMD";

@@ -213,9 +213,11 @@ static void lmsw(struct cpu *cpu, uint16_t v)
 {
 	if (cpu->s.cpl != 0)
 		cpu_raise_gp0(cpu);
-	svm_icpt_cr(cpu, 0, true);	/* LMSW is a CR0 write (APM vol. 2, 15.9) */
+	svm_icpt_cr(cpu, 0, true, 0);	/* LMSW is a CR0 write (APM vol. 2, 15.9) */
 	uint64_t cr0 = cpu->s.cr0;
-	cpu_write_cr(cpu, 0, (cr0 & ~0xeull) | (v & 0xfu) | (cr0 & RV_CR0_PE));
+	uint64_t next = (cr0 & ~0xeull) | (v & 0xfu) | (cr0 & RV_CR0_PE);
+	svm_icpt_cr0_sel(cpu, next, 0);
+	cpu_write_cr(cpu, 0, next);
 }
 
 /* INVLPG m: the linear address of the operand (segment base + offset, no limit check). */
@@ -223,13 +225,15 @@ static void invlpg(struct cpu *cpu, const struct insn *in)
 {
 	if (cpu->s.cpl != 0)
 		cpu_raise_gp0(cpu);
-	svm_icpt(cpu, SVM_I_INVLPG, SVM_EXIT_INVLPG);	/* EXITINFO1 (the address) needs decode assists */
 	uint64_t ea = insn_ea(cpu, in);
 	uint64_t lin;
 	if (cpu_64bit(cpu))
 		lin = ea + ((in->seg == RV_FS || in->seg == RV_GS) ? cpu->s.seg[in->seg].base : 0);
 	else
 		lin = (uint32_t)(ea + cpu->s.seg[in->seg].base);
+	/* decode assists: EXITINFO1 is the linear address (APM vol. 2, 15.33.3) */
+	if (__builtin_expect(cpu->svm.guest, 0) && (cpu->svm.icpt_misc1 >> SVM_I_INVLPG & 1))
+		svm_exit_insn(cpu, SVM_EXIT_INVLPG, lin, 0);
 	cpu_tlb_flush_page(cpu, lin);
 }
 
@@ -243,7 +247,7 @@ void sys_op_grp7(struct cpu *cpu, const struct insn *in)
 			svm_op(cpu, in);	/* VMRUN ... INVLPGA (svm.c) */
 			return;
 		case 4:
-			svm_icpt_cr(cpu, 0, false);	/* SMSW reads CR0 */
+			svm_icpt_cr(cpu, 0, false, 0);	/* SMSW reads CR0 */
 			cpu_reg_set(cpu, in->rm, in->opsize, cpu->s.cr0 & size_mask(in->opsize));
 			return;
 		case 6:
@@ -263,7 +267,7 @@ void sys_op_grp7(struct cpu *cpu, const struct insn *in)
 	case 2: load_dtable(cpu, in, &cpu->s.gdtr); break;
 	case 3: load_dtable(cpu, in, &cpu->s.idtr); break;
 	case 4:
-		svm_icpt_cr(cpu, 0, false);
+		svm_icpt_cr(cpu, 0, false, 0);
 		cpu_write16(cpu, in->seg, insn_ea(cpu, in), (uint16_t)cpu->s.cr0);
 		break;
 	case 6: lmsw(cpu, cpu_read16(cpu, in->seg, insn_ea(cpu, in))); break;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cpu/mmu.h"
+#include "cpu/svm.h"
 
 /*
  * Local inline register and operand access (the same rules as regs.c's
@@ -504,8 +505,11 @@ static void op_xchg_acc(struct cpu *cpu, const struct insn *in)
 	unsigned reg = (in->opcode & 7) | ((in->rex & 1) << 3), size = in->opsize;
 	uint64_t a, b;
 
-	if (reg == 0)
+	if (reg == 0) {
+		if (in->prefix & PFX_REP)
+			svm_icpt(cpu, SVM_I_PAUSE, SVM_EXIT_PAUSE);	/* no pause filter is offered */
 		return;
+	}
 	a = cpu_reg_get(cpu, RV_RAX, size);
 	b = cpu_reg_get(cpu, reg, size);
 	cpu_reg_set(cpu, RV_RAX, size, b);

@@ -49,7 +49,7 @@ static void op_mov_from_cr(struct cpu *cpu, const struct insn *in)
 	unsigned cr = mov_cr_index(in);
 	/* CR0-CR15 reads and writes are intercepted before the #UD of a missing CR (APM vol. 2, 15.9) */
 	if (cr < 16)
-		svm_icpt_cr(cpu, cr, false);
+		svm_icpt_cr(cpu, cr, false, SVM_DA_MOV_CR | in->rm);
 	cpu_reg_set(cpu, in->rm, size, read_cr(cpu, cr));
 }
 
@@ -60,9 +60,11 @@ static void op_mov_to_cr(struct cpu *cpu, const struct insn *in)
 	unsigned size = cpu_64bit(cpu) ? 8 : 4;
 	unsigned cr = mov_cr_index(in);
 	if (cr < 16)
-		svm_icpt_cr(cpu, cr, true);
+		svm_icpt_cr(cpu, cr, true, SVM_DA_MOV_CR | in->rm);
 	if (cr != 0 && cr != 2 && cr != 3 && cr != 4 && cr != 8)
 		cpu_raise_ud(cpu);
+	if (cr == 0)
+		svm_icpt_cr0_sel(cpu, cpu_reg_get(cpu, in->rm, size), SVM_DA_MOV_CR | in->rm);
 	cpu_write_cr(cpu, cr, cpu_reg_get(cpu, in->rm, size));
 }
 
@@ -94,7 +96,7 @@ static void check_general_detect(struct cpu *cpu)
 static void op_mov_from_dr(struct cpu *cpu, const struct insn *in)
 {
 	require_cpl0(cpu);
-	svm_icpt_dr(cpu, in->reg, false);
+	svm_icpt_dr(cpu, in->reg, false, in->rm);
 	unsigned dr = dr_index(cpu, in);
 	check_general_detect(cpu);
 	uint64_t v = dr < 4 ? cpu->s.dr[dr] : dr == 6 ? cpu->s.dr6 : cpu->s.dr7;
@@ -105,7 +107,7 @@ static void op_mov_from_dr(struct cpu *cpu, const struct insn *in)
 static void op_mov_to_dr(struct cpu *cpu, const struct insn *in)
 {
 	require_cpl0(cpu);
-	svm_icpt_dr(cpu, in->reg, true);
+	svm_icpt_dr(cpu, in->reg, true, in->rm);
 	unsigned dr = dr_index(cpu, in);
 	check_general_detect(cpu);
 	uint64_t v = cpu_reg_get(cpu, in->rm, cpu_64bit(cpu) ? 8 : 4);
@@ -125,7 +127,7 @@ static void op_mov_to_dr(struct cpu *cpu, const struct insn *in)
 static void op_clts(struct cpu *cpu, const struct insn *in)
 {
 	require_cpl0(cpu);
-	svm_icpt_cr(cpu, 0, true);	/* CLTS is a CR0 write (15.9) */
+	svm_icpt_cr(cpu, 0, true, 0);	/* CLTS is a CR0 write (15.9), never a selective one */
 	cpu->s.cr0 &= ~RV_CR0_TS;
 }
 

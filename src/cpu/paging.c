@@ -55,6 +55,8 @@ static _Noreturn void walk_fault(struct cpu *cpu, const struct pgmode *m, uint64
 {
 	uint32_t ec = 0;
 
+	if (__builtin_expect(cpu->probe != NULL, 0))
+		longjmp(*cpu->probe, 1);	/* no #NPF, no #PF: a probe (svm.c) */
 	if (present || rsvd)
 		ec |= PF_P;
 	if (rsvd)

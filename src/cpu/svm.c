@@ -1,5 +1,6 @@
 /* AMD-V for the guest: the SVM instructions, VMRUN and #VMEXIT, intercepts (AMD APM vol. 2, chapter 15). */
 #include <stddef.h>
+#include <string.h>
 
 #include "cpu/svm.h"
 #include "cpu/mmu.h"
@@ -11,8 +12,9 @@ enum {
 	VMCB_IOPM = 0x040, VMCB_MSRPM = 0x048, VMCB_TSC_OFFSET = 0x050, VMCB_ASID = 0x058,
 	VMCB_TLB_CTL = 0x05c, VMCB_VINTR = 0x060, VMCB_INT_STATE = 0x068, VMCB_EXITCODE = 0x070,
 	VMCB_EXITINFO1 = 0x078, VMCB_EXITINFO2 = 0x080, VMCB_EXITINTINFO = 0x088, VMCB_NP = 0x090,
-	VMCB_NCR3 = 0x0b0, VMCB_EVENTINJ = 0x0a8, VMCB_NRIP = 0x0c8,
+	VMCB_NCR3 = 0x0b0, VMCB_EVENTINJ = 0x0a8, VMCB_NRIP = 0x0c8, VMCB_INSN_LEN = 0x0d0,
 };
+#define SVM_INSN_BYTES 15		/* instruction bytes at VMCB_INSN_LEN + 1 (decode assists) */
 /* VMCB state save area (table B-2): segments are 16 bytes each from ES at 0x400, in enum rv_seg order */
 enum {
 	VMCB_SEG = 0x400, VMCB_GDTR = 0x460, VMCB_LDTR = 0x470, VMCB_IDTR = 0x480, VMCB_TR = 0x490,
@@ -72,6 +74,43 @@ static void vmcb_put_dt(struct cpu *cpu, uint64_t at, const struct rv_dtable *t)
 /* ------------------------------------------------------------------ */
 /* #VMEXIT (APM vol. 2, 15.6).                                         */
 
+/*
+ * Decode assists for #NPF and intercepted #PF (APM vol. 2, 15.33.4): up to
+ * 15 bytes at the guest's CS:rIP, fetched as the guest would (segment,
+ * both page-table dimensions, execute rights), their count at 0xD0. A
+ * fetch that would fault ends the bytes there, with no fault: the probe
+ * catches every raise, the nested walk's #NPF included. Never from MMIO.
+ */
+static void put_insn_bytes(struct cpu *cpu, uint64_t vmcb)
+{
+	static const uint64_t ip_mask[9] = { [2] = 0xffff, [4] = 0xffffffff, [8] = ~0ull };
+	uint8_t bytes[SVM_INSN_BYTES];
+	jmp_buf probe;
+	volatile unsigned n = 0;
+
+	cpu->probe = &probe;
+	if (setjmp(probe) == 0) {
+		while (n < SVM_INSN_BYTES) {
+			uint64_t off = (cpu->s.rip + n) & ip_mask[cpu->code_size & 15 & ~1];
+			uint64_t lin = cpu_linear(cpu, RV_CS, off, 1, ACC_EXEC);
+			unsigned chunk = 4096 - (unsigned)(lin & 0xfff);
+			struct xlat x;
+
+			mmu_xlate_page(cpu, lin, ACC_EXEC, &x);
+			if (!(x.flags & (TLBF_RAM | TLBF_ROM)))
+				break;
+			if (chunk > SVM_INSN_BYTES - n)
+				chunk = SVM_INSN_BYTES - n;
+			memcpy(bytes + n, (const void *)(uintptr_t)(lin + x.addend), chunk);
+			n += chunk;
+		}
+	}
+	cpu->probe = NULL;
+	vmcb_wr(cpu, vmcb, VMCB_INSN_LEN, n, 1);
+	for (unsigned i = 0; i < n; i++)
+		vmcb_wr(cpu, vmcb, VMCB_INSN_LEN + 1 + i, bytes[i], 1);
+}
+
 static void vmexit(struct cpu *cpu, uint64_t code, uint64_t info1, uint64_t info2, uint64_t intinfo,
 		   uint64_t nrip)
 {
@@ -103,6 +142,8 @@ static void vmexit(struct cpu *cpu, uint64_t code, uint64_t info1, uint64_t info
 	vmcb_wr(cpu, vmcb, VMCB_EXITINFO2, info2, 8);
 	vmcb_wr(cpu, vmcb, VMCB_EXITINTINFO, intinfo, 8);
 	vmcb_wr(cpu, vmcb, VMCB_NRIP, nrip, 8);
+	if (code == SVM_EXIT_NPF || code == SVM_EXIT_EXCP_BASE + EXC_PF)
+		put_insn_bytes(cpu, vmcb);
 	/* an injected event was taken (or is in EXITINTINFO): the V bit is cleared (APM 15.20) */
 	vmcb_wr(cpu, vmcb, VMCB_EVENTINJ, 0, 8);
 	if (v->np) {
@@ -146,6 +187,23 @@ _Noreturn void svm_npf(struct cpu *cpu, uint64_t info1, uint64_t gpa)
 {
 	/* no next_RIP: not an instruction intercept (15.7.1) */
 	vmexit(cpu, SVM_EXIT_NPF, info1, gpa, cpu->exc_nesting >= 0 ? cpu->svm.event : 0, 0);
+	cpu_unwind_switch(cpu);
+}
+
+/*
+ * EXITINFO1 the new TSS's selector; EXITINFO2 bit 36 for IRET, 38 for a
+ * far JMP, 44 with the error code of the event in bits 31:0. Started by
+ * an event (interrupt, exception, INT n through a task gate), that event
+ * is in EXITINTINFO; otherwise next_RIP follows the instruction.
+ */
+_Noreturn void svm_task_switch(struct cpu *cpu, uint16_t tss_sel, bool by_iret, bool by_jmp, bool has_error,
+			       uint32_t error)
+{
+	bool event = cpu->exc_nesting >= 0;
+	uint64_t info2 = (uint64_t)by_iret << 36 | (uint64_t)by_jmp << 38 |
+			 (has_error ? 1ull << 44 | error : 0);
+
+	vmexit(cpu, SVM_EXIT_TASK_SWITCH, tss_sel, info2, event ? cpu->svm.event : 0, event ? 0 : cpu->next_rip);
 	cpu_unwind_switch(cpu);
 }
 
@@ -590,7 +648,8 @@ bool svm_event_intercepted(struct cpu *cpu, int vector, int kind, bool has_error
 	if (kind == EV_SOFTWARE) {
 		if (!(v->icpt_misc1 >> SVM_I_INTN & 1))
 			return false;
-		vmexit(cpu, SVM_EXIT_INTN, 0, 0, intinfo, cpu->next_rip);
+		/* decode assists: EXITINFO1 is the vector (15.33.2) */
+		vmexit(cpu, SVM_EXIT_INTN, (uint64_t)vector & 0xff, 0, intinfo, cpu->next_rip);
 		return true;
 	}
 	if ((kind != EV_EXCEPTION && kind != EV_SOFT_EXCEPTION) || vector >= 32 || !(v->icpt_exc >> vector & 1))

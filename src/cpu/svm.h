@@ -14,13 +14,13 @@ enum {
 	SVM_EXIT_CR0_READ = 0x00, SVM_EXIT_CR0_WRITE = 0x10,
 	SVM_EXIT_DR0_READ = 0x20, SVM_EXIT_DR0_WRITE = 0x30,
 	SVM_EXIT_EXCP_BASE = 0x40,
-	SVM_EXIT_INTR = 0x60, SVM_EXIT_NMI = 0x61,
+	SVM_EXIT_INTR = 0x60, SVM_EXIT_NMI = 0x61, SVM_EXIT_CR0_SEL_WRITE = 0x65,
 	SVM_EXIT_IDTR_READ = 0x66, SVM_EXIT_GDTR_READ, SVM_EXIT_LDTR_READ, SVM_EXIT_TR_READ,
 	SVM_EXIT_IDTR_WRITE, SVM_EXIT_GDTR_WRITE, SVM_EXIT_LDTR_WRITE, SVM_EXIT_TR_WRITE,
 	SVM_EXIT_RDTSC = 0x6e, SVM_EXIT_RDPMC = 0x6f, SVM_EXIT_PUSHF = 0x70, SVM_EXIT_POPF = 0x71,
 	SVM_EXIT_CPUID = 0x72, SVM_EXIT_IRET = 0x74, SVM_EXIT_INTN = 0x75, SVM_EXIT_INVD = 0x76,
-	SVM_EXIT_HLT = 0x78, SVM_EXIT_INVLPG = 0x79, SVM_EXIT_INVLPGA = 0x7a,
-	SVM_EXIT_IOIO = 0x7b, SVM_EXIT_MSR = 0x7c, SVM_EXIT_SHUTDOWN = 0x7f,
+	SVM_EXIT_PAUSE = 0x77, SVM_EXIT_HLT = 0x78, SVM_EXIT_INVLPG = 0x79, SVM_EXIT_INVLPGA = 0x7a,
+	SVM_EXIT_IOIO = 0x7b, SVM_EXIT_MSR = 0x7c, SVM_EXIT_TASK_SWITCH = 0x7d, SVM_EXIT_SHUTDOWN = 0x7f,
 	SVM_EXIT_VMRUN = 0x80, SVM_EXIT_VMMCALL, SVM_EXIT_VMLOAD, SVM_EXIT_VMSAVE,
 	SVM_EXIT_STGI, SVM_EXIT_CLGI, SVM_EXIT_SKINIT, SVM_EXIT_RDTSCP, SVM_EXIT_ICEBP, SVM_EXIT_WBINVD,
 	SVM_EXIT_NPF = 0x400,
@@ -29,12 +29,12 @@ enum {
 
 /* Intercept vector 3 (VMCB offset 0x0C) bits */
 enum {
-	SVM_I_INTR = 0, SVM_I_NMI = 1,
+	SVM_I_INTR = 0, SVM_I_NMI = 1, SVM_I_CR0_SEL = 5,
 	SVM_I_IDTR_READ = 6, SVM_I_GDTR_READ, SVM_I_LDTR_READ, SVM_I_TR_READ,
 	SVM_I_IDTR_WRITE, SVM_I_GDTR_WRITE, SVM_I_LDTR_WRITE, SVM_I_TR_WRITE,
 	SVM_I_RDTSC = 14, SVM_I_RDPMC = 15, SVM_I_PUSHF = 16, SVM_I_POPF = 17, SVM_I_CPUID = 18,
 	SVM_I_IRET = 20, SVM_I_INTN = 21, SVM_I_INVD = 22, SVM_I_HLT = 24, SVM_I_INVLPG = 25, SVM_I_INVLPGA = 26, SVM_I_IOIO = 27, SVM_I_MSR = 28,
-	SVM_I_SHUTDOWN = 31,
+	SVM_I_PAUSE = 23, SVM_I_TASK_SWITCH = 29, SVM_I_SHUTDOWN = 31,
 };
 
 /* #VMEXIT from inside an instruction: the guest's RIP is the instruction's, next_RIP the one after it. */
@@ -67,18 +67,37 @@ static inline void svm_icpt2(struct cpu *cpu, unsigned bit)
 		svm_exit_insn(cpu, SVM_EXIT_VMRUN + bit, 0, 0);
 }
 
-/* MOV to/from DRn (APM vol. 2, 15.8). */
-static inline void svm_icpt_dr(struct cpu *cpu, unsigned dr, bool write)
+/*
+ * Decode assists (APM vol. 2, 15.33): a MOV to or from CRn or DRn puts
+ * its general register in EXITINFO1 bits 3:0, and a MOV CRn sets bit 63
+ * as well (CLTS, LMSW and SMSW leave EXITINFO1 zero).
+ */
+#define SVM_DA_MOV_CR (1ull << 63)
+
+/* MOV to/from DRn (APM vol. 2, 15.8); gpr: the instruction's register (decode assists). */
+static inline void svm_icpt_dr(struct cpu *cpu, unsigned dr, bool write, unsigned gpr)
 {
 	if (__builtin_expect(cpu->svm.guest, 0) && (cpu->svm.icpt_dr >> (dr + (write ? 16 : 0)) & 1))
-		svm_exit_insn(cpu, (write ? SVM_EXIT_DR0_WRITE : SVM_EXIT_DR0_READ) + dr, 0, 0);
+		svm_exit_insn(cpu, (write ? SVM_EXIT_DR0_WRITE : SVM_EXIT_DR0_READ) + dr, gpr & 15, 0);
 }
 
-/* MOV to/from CRn (and CLTS, LMSW, SMSW as CR0), APM 15.9. */
-static inline void svm_icpt_cr(struct cpu *cpu, unsigned cr, bool write)
+/* MOV to/from CRn (and CLTS, LMSW, SMSW as CR0), APM 15.9; info1 as decode assists give it. */
+static inline void svm_icpt_cr(struct cpu *cpu, unsigned cr, bool write, uint64_t info1)
 {
 	if (__builtin_expect(cpu->svm.guest, 0) && (cpu->svm.icpt_cr >> (cr + (write ? 16 : 0)) & 1))
-		svm_exit_insn(cpu, (write ? SVM_EXIT_CR0_WRITE : SVM_EXIT_CR0_READ) + cr, 0, 0);
+		svm_exit_insn(cpu, (write ? SVM_EXIT_CR0_WRITE : SVM_EXIT_CR0_READ) + cr, info1, 0);
+}
+
+/*
+ * The selective CR0 write intercept (15.9.1): a MOV to CR0 or an LMSW that
+ * would change a bit other than TS and MP, when the CR0 write intercept
+ * has not already taken it (check that first).
+ */
+static inline void svm_icpt_cr0_sel(struct cpu *cpu, uint64_t new_cr0, uint64_t info1)
+{
+	if (__builtin_expect(cpu->svm.guest, 0) && (cpu->svm.icpt_misc1 >> SVM_I_CR0_SEL & 1) &&
+	    ((new_cr0 ^ cpu->s.cr0) & ~(uint64_t)(RV_CR0_TS | RV_CR0_MP)))
+		svm_exit_insn(cpu, SVM_EXIT_CR0_SEL_WRITE, info1, 0);
 }
 
 /* IN/OUT/INS/OUTS through the I/O permission map (APM 15.10.2). */
@@ -115,6 +134,14 @@ uint64_t svm_intinfo(int vector, int kind, bool has_error, uint32_t error);
  * context; may #VMEXIT (INTR, NMI intercepts).
  */
 bool svm_events_held(struct cpu *cpu, bool *can_irq);
+
+/*
+ * The task-switch intercept (APM vol. 2, chapter 15, "Task Switch
+ * Intercept"): a task switch about to begin, after the checks of what
+ * started it. Does not return.
+ */
+_Noreturn void svm_task_switch(struct cpu *cpu, uint16_t tss_sel, bool by_iret, bool by_jmp, bool has_error,
+			       uint32_t error);
 
 /* 0F 01 D8-DF (exec_desc.c) */
 void svm_op(struct cpu *cpu, const struct insn *in);

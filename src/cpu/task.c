@@ -1,4 +1,5 @@
 /* Hardware task switching (Intel SDM vol. 3, ch. 7; AMD APM vol. 2, 12.3): TSS and task-gate transfers, nested-task IRET. */
+#include "cpu/svm.h"
 #include "cpu/sys.h"
 
 #define SV_READ  (ACC_READ | ACC_IMPLICIT_SV)
@@ -109,6 +110,8 @@ void sys_task_switch(struct cpu *cpu, uint16_t nsel, uint64_t nd, enum task_reas
 	uint16_t osel = tr->selector;
 	uint64_t obase = tr->base;
 
+	if (__builtin_expect(cpu->svm.guest, 0) && (cpu->svm.icpt_misc1 >> SVM_I_TASK_SWITCH & 1))
+		svm_task_switch(cpu, nsel, why == TASK_IRET, why == TASK_JMP, has_error, error);
 	if (!DESC_P(nd))
 		cpu_raise(cpu, EXC_NP, (nsel & 0xfffc) | ext);
 	if (nlimit < nl->min_limit)

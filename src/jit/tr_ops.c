@@ -654,8 +654,13 @@ bool tr_native(struct tr *t)
 	case 0x8d:
 		return lea(t);
 	case 0x90 ... 0x97:
+		/*
+		 * PAUSE is nothing here, but a guest of nested SVM may intercept
+		 * it (APM vol. 2, chapter 15, "Pause Intercept Filtering"): then the
+		 * interpreter runs it.
+		 */
 		if (op == 0x90 && (in->prefix & PFX_REP))
-			return true;	/* PAUSE */
+			return !t->cpu->svm_offered;
 		return xchg_acc(t);
 	case 0x98: case 0x99: case 0x9e: case 0x9f: case 0xf5: case 0xf8: case 0xf9:
 		return plain(t);

@@ -15,6 +15,9 @@
 ;     saved in the VMCB; TSC_OFFSET seen by an unintercepted RDTSC;
 ;     a triple fault of L2: #VMEXIT(SHUTDOWN), and L1 goes on.
 ;   - #PF intercept with L2 paging: error code, address, CR2 untouched
+;   - WITH_APM: decode assists (the #PF's instruction bytes, INVLPG's
+;     address, MOV CR/DR registers, the INT n vector), the PAUSE and the
+;     selective CR0 write and the task-switch intercepts
 ;   - EVENTINJ: an external interrupt and a #GP with error code through L2's
 ;     IDT (not subject to the #GP intercept); an injected interrupt whose
 ;     IDT entry is empty: #VMEXIT(#GP) with the event in EXITINTINFO
@@ -55,6 +58,10 @@ I_INVLPG        equ 1 << 25
 I_IOIO          equ 1 << 27
 I_MSR           equ 1 << 28
 I_SHUTDOWN      equ 1 << 31
+I_CR0_SEL       equ 1 << 5
+I_INTN          equ 1 << 21
+I_PAUSE         equ 1 << 23
+I_TASK_SWITCH   equ 1 << 29
 ; IDTR read, TR read, GDTR write, RDPMC, PUSHF, POPF, IRET, INVD
 I_MORE          equ (1 << 6) | (1 << 9) | (1 << 11) | (1 << 15) | (1 << 16) | (1 << 17) | (1 << 20) | (1 << 22)
 
@@ -67,6 +74,20 @@ I_MORE          equ (1 << 6) | (1 << 9) | (1 << 11) | (1 << 15) | (1 << 16) | (1
         %1
 %%after:
 %endmacro
+
+%ifdef WITH_APM
+; DACASE label, exitcode, info1 low, info1 high, "what": run L2 from label
+; with L1's intercepts (vmcb_init, then what the caller added) and check.
+%macro DACASE 5
+        mov dword [VMCB + V_RIP], %1
+        mov eax, VMCB
+        vmrun
+        stgi
+        EXPECT dword [VMCB + V_EXITCODE], %2, %5
+        EXPECT dword [VMCB + V_EXITINFO1], %3, %5
+        EXPECT dword [VMCB + V_EXITINFO1 + 4], %4, %5
+%endmacro
+%endif
 
 ; RING3 instruction: run it at CPL 3 (IRETD), the exception brings us back at CPL 0
 %macro RING3 1+
@@ -445,6 +466,44 @@ _start:
         EXPECT dword [VMCB + V_EXITINFO1], 2, "#PF: error code"
         EXPECT dword [VMCB + V_EXITINFO2], 0x800000, "#PF: address"
         EXPECT dword [VMCB + V_CR2], 0x1234, "#PF: CR2 changed"
+%ifdef WITH_APM
+        ; decode assists (15.33.4): the instruction's bytes from L2's CS:EIP,
+        ; 15 of them (what follows the 10-byte MOV is mapped too)
+        EXPECT byte [VMCB + V_INSN_LEN], 15, "#PF: decode assists: not 15 instruction bytes"
+        EXPECT dword [VMCB + V_INSN_LEN + 1], 0x000005c7, "#PF: decode assists: wrong instruction bytes"
+        EXPECT dword [VMCB + V_INSN_LEN + 3], 0x00800000, "#PF: decode assists: wrong instruction bytes"
+
+        ; ---- decode assists and the intercepts QEMU 7.2 does not offer ----
+        ; each case: L2 runs from its label to an intercepted instruction
+        call vmcb_init
+        DACASE s_da_invlpg, 0x79, 0x300000, 0, "decode assists: INVLPG address"
+        DACASE s_da_cr3, 0x03, 3, 0x80000000, "decode assists: MOV EBX, CR3"
+        DACASE s_da_cr0, 0x10, 2, 0x80000000, "decode assists: MOV CR0, EDX"
+        DACASE s_da_dr7, 0x27, 6, 0, "decode assists: MOV ESI, DR7"
+        DACASE s_da_lmsw, 0x10, 0, 0, "decode assists: LMSW is no MOV"
+        or dword [VMCB + V_ICPT_MISC1], I_INTN
+        DACASE s_da_int, 0x75, 0x33, 0, "decode assists: INT 0x33 vector"
+        or dword [VMCB + V_ICPT_MISC1], I_PAUSE
+        DACASE s_da_pause, 0x77, 0, 0, "PAUSE intercept"
+        EXPECT dword [VMCB + V_NRIP], s_da_pause + 2, "PAUSE intercept: next_RIP"
+        ; the selective CR0 write: a TS change passes, a CD change exits
+        and dword [VMCB + V_ICPT_CR], ~(1 << 16)
+        or dword [VMCB + V_ICPT_MISC1], I_CR0_SEL
+        DACASE s_da_sel, 0x65, 0, 0x80000000, "selective CR0 write"
+        EXPECT dword [VMCB + V_RIP], s_da_sel_cd, "selective CR0 write: not at the CD change"
+        EXPECT dword [VMCB + V_CR0], 0x19, "selective CR0 write: TS not set by the first MOV"
+        ; the task-switch intercept: a far JMP to an available 32-bit TSS
+        ; (base 0x52000, limit 0x67) exits before the switch begins
+        mov dword [gdt_table + SEL_SPARE0], 0x20000067
+        mov dword [gdt_table + SEL_SPARE0 + 4], 0x00008905
+        or dword [VMCB + V_ICPT_MISC1], I_TASK_SWITCH
+        DACASE s_da_task, 0x7d, SEL_SPARE0, 0, "task-switch intercept"
+        EXPECT dword [VMCB + V_EXITINFO2], 0, "task-switch intercept: an error code"
+        EXPECT dword [VMCB + V_EXITINFO2 + 4], 1 << (38 - 32), "task-switch intercept: not by a JMP"
+        EXPECT dword [VMCB + V_NRIP], s_da_task + 7, "task-switch intercept: next_RIP"
+        EXPECT dword [VMCB + V_RIP], s_da_task, "task-switch intercept: RIP"
+        PRINTLN "decode assists, PAUSE, selective CR0 write, task switch: ok"
+%endif
 
         ; ---- event injection through L2's own IDT ----
         mov edi, L2_IDT
@@ -826,6 +885,10 @@ print_exit:
         call p32_hex8
         PRINT " i1 "
         mov eax, [VMCB + V_EXITINFO1]
+        cmp dword [VMCB + V_EXITCODE], 0x79
+        jne .not_invlpg
+        xor eax, eax                    ; INVLPG's address is a decode assist, which QEMU 7.2 does not offer
+.not_invlpg:
         cmp dword [VMCB + V_EXITCODE], 0x7b
         jne .i1
 %ifndef WITH_APM
@@ -938,6 +1001,33 @@ s64_in: mov dx, 0x1234
         in al, dx
         jmp $
         BITS 32
+%ifdef WITH_APM
+s_da_invlpg:
+        invlpg [0x300000]
+s_da_cr3:
+        mov ebx, cr3
+s_da_cr0:
+        mov edx, 0x11
+        mov cr0, edx
+s_da_dr7:
+        mov esi, dr7
+s_da_lmsw:
+        mov ax, 0x11
+        lmsw ax
+s_da_int:
+        int 0x33
+s_da_pause:
+        pause
+s_da_sel:
+        mov eax, cr0
+        or eax, 8                       ; TS
+        mov cr0, eax
+        or eax, 1 << 30                 ; CD
+s_da_sel_cd:
+        mov cr0, eax
+s_da_task:
+        jmp SEL_SPARE0:0
+%endif
 l2_int30:
         hlt
 l2_gp13:

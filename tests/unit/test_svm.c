@@ -81,7 +81,7 @@ static void test_cpuid_on(void **state)
 	assert_int_equal(r[0], 1);		/* revision */
 	assert_true(r[1] >= 16);		/* ASIDs */
 	assert_int_equal(r[2], 0);
-	assert_int_equal(r[3], (1u << 0) | (1u << 3));	/* NP, NRIPS */
+	assert_int_equal(r[3], (1u << 0) | (1u << 3) | (1u << 7));	/* NP, NRIPS, DecodeAssists */
 }
 
 static void test_efer_svme(void **state)
