@@ -6,7 +6,9 @@
 # log no warning, /dev/kvm must appear, and kvm_api must pass: real-mode and
 # long-mode L2 guests run through the /dev/kvm API, every port, MMIO and HLT
 # exit checked, about 10,000 of them. Once per engine: the translator, then
-# the interpreter (--interpreter). Prints kvm_api's exit round-trip times.
+# the interpreter (--interpreter), on 1 vCPU; then the translator on 2
+# (kvm_amd turns SVM on in every CPU). Prints kvm_api's exit round-trip
+# times.
 #
 # Environment: RINGVM (default build/ringvm), BUILD (for the logs and the
 # kvm_api binary), KVM_API_TIMEOUT seconds per boot (default 600),
@@ -55,31 +57,33 @@ has() {
 	return 1
 }
 
-for engine in translator interpreter; do
+for config in translator:1 interpreter:1 translator:2; do
+	engine=${config%:*}
+	cpus=${config#*:}
 	opt=
 	[ "$engine" = interpreter ] && opt=--interpreter
-	out="$logdir/kvm-api-$engine.out" err="$logdir/kvm-api-$engine.err"
-	echo "running: $RINGVM run --cpu svm=on --mem 512M $opt (log: $out)"
-	timeout -k 10 "$TIMEOUT" "$RINGVM" run --kernel "$kernel" --initrd "$initrd" --mem 512M \
+	out="$logdir/kvm-api-$engine-$cpus.out" err="$logdir/kvm-api-$engine-$cpus.err"
+	echo "running: $RINGVM run --cpu svm=on --mem 512M --cpus $cpus $opt (log: $out)"
+	timeout -k 10 "$TIMEOUT" "$RINGVM" run --kernel "$kernel" --initrd "$initrd" --mem 512M --cpus "$cpus" \
 		--cpu svm=on $opt --append "console=ttyS0 quiet" --stats >"$out" 2>"$err" </dev/null
 	status=$?
 	before=$fails
-	has "$out" '^kvm-api: kvm_amd loaded' "$engine: kvm_amd did not load" &&
-		has "$out" '^kvm-api: /dev/kvm is there' "$engine: no /dev/kvm" &&
-		has "$out" '^kvm_api: all passed' "$engine: kvm_api: $(tr -d '\r' <"$out" | grep -a '^kvm_api: FAIL' || echo 'no result')"
-	tr -d '\r' <"$out" | grep -a '^kvm_api: .*passed' | sed "s/^/$engine: /"
+	has "$out" '^kvm-api: kvm_amd loaded' "$engine, $cpus vCPU(s): kvm_amd did not load" &&
+		has "$out" '^kvm-api: /dev/kvm is there' "$engine, $cpus vCPU(s): no /dev/kvm" &&
+		has "$out" '^kvm_api: all passed' "$engine, $cpus vCPU(s): kvm_api: $(tr -d '\r' <"$out" | grep -a '^kvm_api: FAIL' || echo 'no result')"
+	tr -d '\r' <"$out" | grep -a '^kvm_api: .*passed' | sed "s/^/$engine, $cpus vCPU(s): /"
 	# kvm_amd warns, and the kernel traces, on what it finds wrong in the
 	# CPU: an MSR that faults, a feature that contradicts another.
 	if tr -d '\r' <"$out" | grep -aEi 'WARNING:|BUG:|Oops|Call Trace|unchecked MSR|kvm.*(fail|error|disabled by bios)' >/dev/null; then
-		echo "FAIL: $engine: the guest kernel logged a warning:"
+		echo "FAIL: $engine, $cpus vCPU(s): the guest kernel logged a warning:"
 		tr -d '\r' <"$out" | grep -aEi -A3 'WARNING:|BUG:|Oops|Call Trace|unchecked MSR|kvm.*(fail|error|disabled by bios)' | head -n 12
 		fails=$((fails + 1))
 	fi
 	if [ "$status" != 0 ]; then
-		echo "FAIL: $engine: ringvm ended with status $status (expected 0 from the guest's poweroff)"
+		echo "FAIL: $engine, $cpus vCPU(s): ringvm ended with status $status (expected 0 from the guest's poweroff)"
 		tail -n 5 "$err"
 		fails=$((fails + 1))
 	fi
-	[ "$fails" = "$before" ] && echo "PASS: $engine: kvm_amd and /dev/kvm in the guest, kvm_api's L2 guests"
+	[ "$fails" = "$before" ] && echo "PASS: $engine, $cpus vCPU(s): kvm_amd and /dev/kvm in the guest, kvm_api's L2 guests"
 done
 [ "$fails" = 0 ]
