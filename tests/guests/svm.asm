@@ -814,19 +814,21 @@ _start:
 %endif
 
         ; the VINTR intercept, as KVM asks for an interrupt window: V_IRQ with
-        ; V_IGN_TPR; the exit comes where the interrupt would be taken, after
-        ; STI's shadow, V_IRQ still set, nothing delivered
+        ; V_IGN_TPR; L2 runs a loop with IF = 0, then STI: the exit comes where
+        ; the interrupt would be taken, after STI's shadow, V_IRQ still set,
+        ; nothing delivered
         call vmcb_virq
         or dword [VMCB + V_ICPT_MISC1], 1 << 4                  ; VINTR
         mov dword [VMCB + V_VINTR], V_IRQ | V_IGN_TPR
         mov dword [VMCB + V_VINTR_VECTOR], 0
-        mov dword [VMCB + V_RIP], s_vsti
+        mov dword [VMCB + V_RIP], s_vloop
         mov eax, VMCB
         vmrun
         PRINT "vintr intercept: "
         call print_vexit
         EXPECT dword [VMCB + V_EXITCODE], 0x64, "not a VINTR exit"
         EXPECT dword [VMCB + V_RIP], s_vsti_hlt, "VINTR exit not after STI's shadow"
+        EXPECT ecx, 0, "VINTR exit before the loop's end"
         EXPECT dword [vints], 0, "VINTR: an interrupt delivered"
         EXPECT dword [VMCB + V_VINTR], V_IRQ | V_IGN_TPR, "VINTR: V_IRQ not left set"
 %ifdef WITH_APM
@@ -1228,6 +1230,10 @@ l2_gp13:
 l2_vint:
         inc dword [vints]
         iretd
+s_vloop:
+        mov ecx, 100000                 ; a while with IF = 0 (translated, chained)
+.spin:  dec ecx
+        jnz .spin
 s_vsti: sti                             ; L2 starts with IF = 0
         nop                             ; STI's shadow
 s_vsti_hlt:
