@@ -282,7 +282,6 @@ static bool current_key(const struct cpu *cpu, uint32_t *key)
  */
 static bool loop_needed(const struct cpu *cpu)
 {
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	return __atomic_load_n(&cpu->kick, __ATOMIC_ACQUIRE) || cpu->halted ||
 	       cpu->mem_generation != __atomic_load_n(&cpu->mem, __ATOMIC_ACQUIRE)->generation ||
 	       cpu_event_step(cpu) != EVS_NONE;
