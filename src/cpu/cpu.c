@@ -359,27 +359,35 @@ static bool sys_keeps_segs(const struct insn *in)
 	return false;
 }
 
-/* At an instruction boundary: NMI, external interrupt, interrupt window, halt. True if exiting. */
+/*
+ * At an instruction boundary: NMI, external interrupt, interrupt window,
+ * the guest's virtual interrupt, or a #VMEXIT for one of them (GIF and
+ * guest mode decide with the rest, svm_intr.c); halt. True if exiting.
+ */
 static bool run_events(struct cpu *cpu)
 {
-	bool can_irq = (cpu->s.rflags & RV_FLAG_IF) && !cpu->shadow;
+	int v;
 
-	/* GIF = 0 holds NMIs and interrupts; guest mode may exit for them (svm.c) */
-	if (unlikely(cpu->svm.gif_clear || cpu->svm.guest) &&
-	    (cpu->pending_nmi || cpu->pending_irq >= 0 || cpu->irq_window_exit)) {
-		if (svm_events_held(cpu, &can_irq))
-			goto held;
-	}
-
-	if (cpu->pending_nmi && !cpu->nmi_blocked && !cpu->shadow) {
+	switch (cpu_event_step(cpu)) {
+	case EVS_NONE:
+		break;
+	case EVS_EXIT_NMI:
+		svm_vmexit(cpu, SVM_EXIT_NMI, 0, 0, 0);
+		break;
+	case EVS_EXIT_INTR:
+		/* the interrupt stays pending for the host, unacknowledged */
+		svm_vmexit(cpu, SVM_EXIT_INTR, 0, 0, 0);
+		break;
+	case EVS_EXIT_VINTR:
+		svm_vmexit(cpu, SVM_EXIT_VINTR, 0, 0, 0);
+		break;
+	case EVS_NMI:
 		__atomic_store_n(&cpu->pending_nmi, false, __ATOMIC_SEQ_CST);
 		cpu->halted = false;
 		cpu_deliver_event(cpu, EXC_NMI, EV_NMI, false, 0);
 		return cpu->exit.reason != CPU_EXIT_NONE;
-	}
-	if (can_irq) {
-		int v = cpu->pending_irq >= 0 ? __atomic_exchange_n(&cpu->pending_irq, -1, __ATOMIC_SEQ_CST) : -1;
-
+	case EVS_INTR:
+		v = cpu->pending_irq >= 0 ? __atomic_exchange_n(&cpu->pending_irq, -1, __ATOMIC_SEQ_CST) : -1;
 		if (v >= 0) {
 			cpu->halted = false;
 			cpu_deliver_event(cpu, v, EV_EXTERNAL, false, 0);
@@ -389,8 +397,11 @@ static bool run_events(struct cpu *cpu)
 			cpu->exit.reason = CPU_EXIT_IRQ_WINDOW;
 			return true;
 		}
+		break;
+	case EVS_VINTR:
+		svm_take_virq(cpu);
+		return cpu->exit.reason != CPU_EXIT_NONE;
 	}
-held:
 	if (cpu->halted) {
 		cpu->exit.reason = CPU_EXIT_HLT;
 		return true;
@@ -484,8 +495,8 @@ enum cpu_exit cpu_run(struct cpu *cpu, uint64_t budget)
 		}
 		/* (exc_nesting is -1 here: cpu_deliver_event resets it when it finishes or gives up) */
 		/* no event may slip between an I/O exit and the re-execution that completes it */
-		if (unlikely(cpu->halted || cpu->pending_irq >= 0 || cpu->pending_nmi || cpu->irq_window_exit) &&
-		    cpu->replay.count == 0) {
+		if (unlikely(cpu->halted || cpu->pending_irq >= 0 || cpu->pending_nmi || cpu->irq_window_exit ||
+			     cpu->svm.v_irq) && cpu->replay.count == 0) {
 			flat_dirty = true;	/* an event may have been delivered */
 			if (run_events(cpu))
 				goto out;
@@ -511,23 +522,10 @@ enum cpu_exit cpu_run(struct cpu *cpu, uint64_t budget)
 			/*
 			 * Translated code, when a translator is plugged in; it
 			 * returns at every point the checks above and the events
-			 * need, and leaves to the interpreter what would pass the
-			 * budget.
+			 * (cpu_event_step) need, and leaves to the interpreter what
+			 * would pass the budget.
 			 */
-			/*
-			 * The translator returns to this loop for an interrupt
-			 * when RFLAGS.IF allows one; it knows nothing of GIF or of
-			 * a guest's V_INTR_MASKING, where the host's IF decides
-			 * (svm.c). So not while GIF or guest mode holds back a
-			 * pending event (it would return at once, running
-			 * nothing), nor while a guest's interrupts are masked by
-			 * the host's IF (it would not return for an INTR exit).
-			 */
-			bool held = unlikely(cpu->svm.gif_clear || cpu->svm.guest) &&
-				    (cpu->pending_irq >= 0 || cpu->pending_nmi || cpu->irq_window_exit ||
-				     (cpu->svm.guest && cpu->svm.v_intr_masking));
-
-			if (cpu->xlat && !held && cpu->xlat->run(cpu, end) == CPU_XLAT_RAN) {
+			if (cpu->xlat && cpu->xlat->run(cpu, end) == CPU_XLAT_RAN) {
 				flat_dirty = true;
 				if (unlikely(cpu->dbg_trap))
 					cpu_debug_retire(cpu, cpu->s.rflags & ~(uint64_t)(RV_FLAG_TF | RV_FLAG_RF));

@@ -334,6 +334,16 @@ struct cpu_svm {
 	int64_t tsc_offset;	/* added to the TSC the guest reads */
 	bool v_intr_masking;	/* physical interrupts masked by the host's IF, not the guest's */
 	bool host_if;		/* the host's RFLAGS.IF at VMRUN */
+	/*
+	 * Virtual interrupts (APM 15.21.4, svm_intr.c): V_TPR, and a pending
+	 * V_IRQ with its priority and vector, loaded from the VMCB's V_INTR
+	 * by VMRUN; V_TPR and V_IRQ go back to it at #VMEXIT.
+	 */
+	bool v_irq;
+	bool v_ign_tpr;
+	uint8_t v_tpr;		/* 4 bits, the guest's CR8 under V_INTR_MASKING */
+	uint8_t v_intr_prio;	/* 4 bits */
+	uint8_t v_intr_vector;
 	uint64_t pf_addr;	/* a #PF's address while its intercept may hold CR2 unchanged */
 	bool inject;		/* delivering the VMCB's EVENTINJ: not subject to intercepts */
 	/*

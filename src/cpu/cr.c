@@ -1,4 +1,5 @@
 /* Control registers and EFER: writes with their architectural side effects (mode switches, TLB flushes). */
+#include "cpu/svm.h"
 #include "cpu/sys.h"
 
 /*
@@ -113,7 +114,8 @@ void cpu_write_cr(struct cpu *cpu, unsigned cr, uint64_t v)
 	case 8:
 		if (v & ~0xfull)
 			cpu_raise_gp0(cpu);
-		cpu->s.cr8 = v;
+		if (!svm_cr8_write(cpu, v))
+			cpu->s.cr8 = v;
 		break;
 	default:
 		cpu_raise_ud(cpu);

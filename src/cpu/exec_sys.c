@@ -28,7 +28,7 @@ static uint64_t read_cr(struct cpu *cpu, unsigned cr)
 	case 2: return cpu->s.cr2;
 	case 3: return cpu->s.cr3;
 	case 4: return cpu->s.cr4;
-	case 8: return cpu->s.cr8;
+	case 8: return svm_cr8(cpu);
 	default: cpu_raise_ud(cpu);
 	}
 }

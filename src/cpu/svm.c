@@ -25,7 +25,6 @@ enum {
 	VMCB_SYSENTER_ESP = 0x630, VMCB_SYSENTER_EIP = 0x638, VMCB_CR2 = 0x640, VMCB_GPAT = 0x668,
 };
 
-#define VINTR_MASKING (1ull << 24)	/* V_INTR_MASKING */
 #define NP_ENABLE     (1ull << 0)	/* VMCB 0x90 bit 0; bits 1, 2 (SEV, SEV-ES) are not offered */
 #define I2_VMRUN      (1u << 0)		/* intercept vector 4, bit 0 */
 #define EVENT_VALID   (1u << 31)
@@ -117,7 +116,7 @@ static void vmexit(struct cpu *cpu, uint64_t code, uint64_t info1, uint64_t info
 	struct cpu_svm *v = &cpu->svm;
 	struct cpu_svm_host *h = &v->host;
 	struct cpu_state *s = &cpu->s;
-	uint64_t vmcb = v->vmcb;
+	uint64_t vmcb = v->vmcb, vintr, int_state;
 
 	/* the guest state, as VMRUN loaded it and the guest left it */
 	for (int i = RV_ES; i <= RV_DS; i++)
@@ -136,7 +135,9 @@ static void vmexit(struct cpu *cpu, uint64_t code, uint64_t info1, uint64_t info
 	vmcb_wr(cpu, vmcb, VMCB_RIP, s->rip, 8);
 	vmcb_wr(cpu, vmcb, VMCB_RSP, s->gpr[RV_RSP], 8);
 	vmcb_wr(cpu, vmcb, VMCB_RAX, s->gpr[RV_RAX], 8);
-	vmcb_wr(cpu, vmcb, VMCB_INT_STATE, cpu->shadow ? 1 : 0, 8);
+	vintr = svm_vintr_exit(cpu, vmcb_rd(cpu, vmcb, VMCB_VINTR, 8), &int_state);
+	vmcb_wr(cpu, vmcb, VMCB_VINTR, vintr, 8);
+	vmcb_wr(cpu, vmcb, VMCB_INT_STATE, int_state, 8);
 	vmcb_wr(cpu, vmcb, VMCB_EXITCODE, code, 8);
 	vmcb_wr(cpu, vmcb, VMCB_EXITINFO1, info1, 8);
 	vmcb_wr(cpu, vmcb, VMCB_EXITINFO2, info2, 8);
@@ -393,8 +394,7 @@ static void vmrun(struct cpu *cpu, uint64_t vmcb)
 	v->iopm = g.iopm;
 	v->msrpm = g.msrpm;
 	v->tsc_offset = (int64_t)g.tsc_offset;
-	v->v_intr_masking = (g.vintr & VINTR_MASKING) != 0;
-	v->host_if = (h->rflags & RV_FLAG_IF) != 0;
+	svm_vintr_enter(cpu, g.vintr, (h->rflags & RV_FLAG_IF) != 0);
 	/*
 	 * Nested paging (15.25.3): the nested tables take the host's paging
 	 * format, from the CR4 and EFER saved above; the guest runs on G_PAT.
@@ -659,37 +659,4 @@ bool svm_event_intercepted(struct cpu *cpu, int vector, int kind, bool has_error
 	vmexit(cpu, SVM_EXIT_EXCP_BASE + (unsigned)vector, has_error ? error : 0,
 	       vector == EXC_PF ? v->pf_addr : 0, intinfo, nrip);
 	return true;
-}
-
-/*
- * At an instruction boundary with an NMI or interrupt pending (or the
- * VMM waiting for an interrupt window: its interrupt controller's INTR
- * line is up, not yet acknowledged), GIF clear or in guest mode (15.17,
- * 15.21). GIF = 0 holds both and keeps the window shut. In guest mode a
- * physical interrupt is maskable by the host's IF when V_INTR_MASKING is
- * set (the guest's IF then masks only virtual interrupts), and with the
- * INTR intercept it exits, the interrupt staying pending for the host
- * (unacknowledged); so does an NMI with the NMI intercept.
- */
-bool svm_events_held(struct cpu *cpu, bool *can_irq)
-{
-	struct cpu_svm *v = &cpu->svm;
-	bool phys_if;
-
-	if (v->gif_clear)
-		return true;
-	if (!v->guest)
-		return false;
-	phys_if = v->v_intr_masking ? v->host_if : (cpu->s.rflags & RV_FLAG_IF) != 0;
-	if (cpu->pending_nmi && !cpu->nmi_blocked && (v->icpt_misc1 >> SVM_I_NMI & 1)) {
-		svm_vmexit(cpu, SVM_EXIT_NMI, 0, 0, 0);
-		return true;
-	}
-	if ((cpu->pending_irq >= 0 || cpu->irq_window_exit) && phys_if && (v->icpt_misc1 >> SVM_I_INTR & 1)) {
-		svm_vmexit(cpu, SVM_EXIT_INTR, 0, 0, 0);
-		return true;
-	}
-	if (v->v_intr_masking)
-		*can_irq = phys_if && !cpu->shadow;
-	return false;
 }

@@ -14,7 +14,7 @@ enum {
 	SVM_EXIT_CR0_READ = 0x00, SVM_EXIT_CR0_WRITE = 0x10,
 	SVM_EXIT_DR0_READ = 0x20, SVM_EXIT_DR0_WRITE = 0x30,
 	SVM_EXIT_EXCP_BASE = 0x40,
-	SVM_EXIT_INTR = 0x60, SVM_EXIT_NMI = 0x61, SVM_EXIT_CR0_SEL_WRITE = 0x65,
+	SVM_EXIT_INTR = 0x60, SVM_EXIT_NMI = 0x61, SVM_EXIT_VINTR = 0x64, SVM_EXIT_CR0_SEL_WRITE = 0x65,
 	SVM_EXIT_IDTR_READ = 0x66, SVM_EXIT_GDTR_READ, SVM_EXIT_LDTR_READ, SVM_EXIT_TR_READ,
 	SVM_EXIT_IDTR_WRITE, SVM_EXIT_GDTR_WRITE, SVM_EXIT_LDTR_WRITE, SVM_EXIT_TR_WRITE,
 	SVM_EXIT_RDTSC = 0x6e, SVM_EXIT_RDPMC = 0x6f, SVM_EXIT_PUSHF = 0x70, SVM_EXIT_POPF = 0x71,
@@ -29,7 +29,7 @@ enum {
 
 /* Intercept vector 3 (VMCB offset 0x0C) bits */
 enum {
-	SVM_I_INTR = 0, SVM_I_NMI = 1, SVM_I_CR0_SEL = 5,
+	SVM_I_INTR = 0, SVM_I_NMI = 1, SVM_I_VINTR = 4, SVM_I_CR0_SEL = 5,
 	SVM_I_IDTR_READ = 6, SVM_I_GDTR_READ, SVM_I_LDTR_READ, SVM_I_TR_READ,
 	SVM_I_IDTR_WRITE, SVM_I_GDTR_WRITE, SVM_I_LDTR_WRITE, SVM_I_TR_WRITE,
 	SVM_I_RDTSC = 14, SVM_I_RDPMC = 15, SVM_I_PUSHF = 16, SVM_I_POPF = 17, SVM_I_CPUID = 18,
@@ -129,11 +129,50 @@ bool svm_event_intercepted(struct cpu *cpu, int vector, int kind, bool has_error
 uint64_t svm_intinfo(int vector, int kind, bool has_error, uint32_t error);
 
 /*
- * The run loop at an instruction boundary with an interrupt or NMI pending
- * (cpu.c): true when GIF or guest mode holds it back from the current
- * context; may #VMEXIT (INTR, NMI intercepts).
+ * What the run loop does about pending events at an instruction boundary
+ * (svm_intr.c): nothing, a #VMEXIT for one (the NMI, INTR or VINTR
+ * intercept), or the delivery of an NMI, a physical interrupt (or the
+ * VMM's interrupt-window exit) or the guest's virtual interrupt. The run
+ * loop acts on it and the translator returns to the run loop exactly when
+ * it is not EVS_NONE, so that both engines take events at the same
+ * boundaries. Without SVM in use it is the plain IF / shadow / NMI test.
  */
-bool svm_events_held(struct cpu *cpu, bool *can_irq);
+enum cpu_event_step {
+	EVS_NONE, EVS_EXIT_NMI, EVS_EXIT_INTR, EVS_EXIT_VINTR, EVS_NMI, EVS_INTR, EVS_VINTR,
+};
+enum cpu_event_step cpu_event_step(const struct cpu *cpu);
+
+/* The virtual interrupt's delivery (EVS_VINTR): V_IRQ clears before the IDT is read (15.21.4). */
+void svm_take_virq(struct cpu *cpu);
+
+/* VMRUN: the VMCB's V_INTR (offset 0x60, with V_INTR_VECTOR at 0x64) and the host's IF. */
+void svm_vintr_enter(struct cpu *cpu, uint64_t vintr, bool host_if);
+/*
+ * #VMEXIT: the VMCB's V_INTR as the guest leaves it (V_TPR, V_IRQ; the rest
+ * as the VMM wrote it) and INT_STATE (the interrupt shadow and, as
+ * GUEST_INTERRUPT_MASK, the guest's IF); the virtual interrupt state ends.
+ */
+uint64_t svm_vintr_exit(struct cpu *cpu, uint64_t vintr, uint64_t *int_state);
+
+/* MOV from CR8 (15.21.2): V_TPR in a guest with V_INTR_MASKING, else the TPR. */
+static inline uint64_t svm_cr8(const struct cpu *cpu)
+{
+	if (__builtin_expect(cpu->svm.guest, 0) && cpu->svm.v_intr_masking)
+		return cpu->svm.v_tpr;
+	return cpu->s.cr8;
+}
+
+/*
+ * MOV to CR8 of a valid value (15.21.2): in a guest it sets V_TPR, and the
+ * TPR too unless V_INTR_MASKING; true when the TPR is to be left alone.
+ */
+static inline bool svm_cr8_write(struct cpu *cpu, uint64_t v)
+{
+	if (__builtin_expect(!cpu->svm.guest, 1))
+		return false;
+	cpu->svm.v_tpr = (uint8_t)(v & 0xf);
+	return cpu->svm.v_intr_masking;
+}
 
 /*
  * The task-switch intercept (APM vol. 2, chapter 15, "Task Switch

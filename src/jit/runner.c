@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "cpu/svm.h"
 #include "jit/jit_priv.h"
 #include "ringvm/ringvm.h"
 
@@ -270,15 +271,20 @@ static bool current_key(const struct cpu *cpu, uint32_t *key)
 	return true;
 }
 
-/* Can an event, an exit or another thread's request be served now? Then the run loop must run. */
+/*
+ * Can an event, an exit or another thread's request be served now? Then
+ * the run loop must run. Events: exactly when its event step would act
+ * (cpu_event_step: IF, GIF, a guest's V_INTR_MASKING and V_IRQ, the
+ * intercepts that exit for them), neither later nor when it would only
+ * send us back here. What changes the answer from within the guest (IF,
+ * GIF, V_TPR, guest mode) are instructions after which the dispatcher
+ * looks again; other threads' events set the exit request.
+ */
 static bool loop_needed(const struct cpu *cpu)
 {
-	bool irq_ok = cpu->s.rflags & RV_FLAG_IF;
-
 	return __atomic_load_n(&cpu->kick, __ATOMIC_ACQUIRE) || cpu->halted ||
 	       cpu->mem_generation != __atomic_load_n(&cpu->mem, __ATOMIC_ACQUIRE)->generation ||
-	       (__atomic_load_n(&cpu->pending_nmi, __ATOMIC_ACQUIRE) && !cpu->nmi_blocked) ||
-	       (irq_ok && (__atomic_load_n(&cpu->pending_irq, __ATOMIC_ACQUIRE) >= 0 || cpu->irq_window_exit));
+	       cpu_event_step(cpu) != EVS_NONE;
 }
 
 /*

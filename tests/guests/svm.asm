@@ -28,6 +28,12 @@
 ;   - GIF: with GIF = 0 and IF = 1 the PIT's IRQ 0 waits in the 8259 until
 ;     STGI; the INTR intercept with V_INTR_MASKING: L2 spinning with IF = 0
 ;     exits on the tick, which L1 takes after STGI
+;   - virtual interrupts (15.21): a physical one first; V_IRQ through L2's
+;     IDT with V_INTR_VECTOR after STI's shadow; V_TPR, V_INTR_PRIO and
+;     V_IGN_TPR; the VINTR intercept (KVM's interrupt window); an empty
+;     gate's #GP with the interrupt in EXITINTINFO; CR8 of a 64-bit L2
+;     with and without V_INTR_MASKING (V_TPR, written back) and the CR8
+;     intercepts
 ; Addresses are printed as offsets from the L2 code ("+xxxx") so that the
 ; output does not depend on where the code lies.
 %include "common.inc"
@@ -45,6 +51,7 @@ L2_STACK        equ 0x280000
 L2_PD           equ 0x210000            ; L2's page directory (4 MiB pages)
 L2_IDT          equ 0x212000
 L2_PML4         equ 0x214000            ; a 64-bit L2's PML4, PDPT, PD
+L2_IDT64        equ 0x218000            ; a 64-bit L2's IDT
 USER_STACK      equ 0x70000
 
 
@@ -63,6 +70,10 @@ I_INTN          equ 1 << 21
 I_PAUSE         equ 1 << 23
 I_TASK_SWITCH   equ 1 << 29
 ; IDTR read, TR read, GDTR write, RDPMC, PUSHF, POPF, IRET, INVD
+; V_INTR (offset 0x60)
+V_IRQ           equ 1 << 8
+V_IGN_TPR       equ 1 << 20
+VM_MASK         equ 1 << 24                     ; V_INTR_MASKING
 I_MORE          equ (1 << 6) | (1 << 9) | (1 << 11) | (1 << 15) | (1 << 16) | (1 << 17) | (1 << 20) | (1 << 22)
 
 ; TRY instruction: run it with #UD/#GP caught; [exc_vec] = vector or -1, [exc_err] = error code
@@ -711,18 +722,8 @@ _start:
         out 0x40, al
         mov al, 11932 >> 8
         out 0x40, al
-        ; GIF = 0: the tick is requested (IRR, or ISR once acknowledged) but not taken
-.wait_irq:
-        mov al, 0x0A                    ; OCW3: read IRR
-        out 0x20, al
-        in al, 0x20
-        mov ah, al
-        mov al, 0x0B                    ; OCW3: read ISR
-        out 0x20, al
-        in al, 0x20
-        or al, ah
-        test al, 1
-        jz .wait_irq
+        ; GIF = 0: the tick is requested but not taken
+        call wait_tick
         mov ecx, 1000
 .spin:  dec ecx
         jnz .spin
@@ -754,9 +755,290 @@ _start:
         ja .taken
         FAIL "the tick that made the INTR exit not taken after STGI"
 .taken: PRINTLN "intr intercept: the tick was taken after stgi"
+
+        ; ---- virtual interrupts (APM 15.21.4): vector 0x50 through L2's IDT ----
+        mov edi, L2_IDT
+        xor eax, eax
+        mov ecx, 512
+        rep stosd
+        mov eax, l2_vint
+        mov ebx, 0x50
+        call set_l2_gate
+        mov edi, L2_IDT64                       ; and a 64-bit one: gate 0x50 only
+        xor eax, eax
+        mov ecx, 1024
+        rep stosd
+        mov eax, l2_vint64
+        mov [L2_IDT64 + 0x50 * 16], ax
+        mov word [L2_IDT64 + 0x50 * 16 + 2], SEL_CODE64
+        mov word [L2_IDT64 + 0x50 * 16 + 4], 0x8E00
+        shr eax, 16
+        mov [L2_IDT64 + 0x50 * 16 + 6], ax
+
+        ; physical before virtual: a tick held by GIF = 0 is pending at VMRUN,
+        ; when L2 has IF = 1 and a virtual interrupt ready: the INTR exit comes
+        ; first, V_IRQ stays set
+        clgi
+        sti
+        call wait_tick
+        call vmcb_virq
+        or dword [VMCB + V_ICPT_MISC1], 1                       ; INTR
+        or dword [VMCB + V_VINTR], VM_MASK
+        mov dword [VMCB + V_RFLAGS], 0x202
+        mov dword [VMCB + V_RIP], s_vhlt
+        mov eax, VMCB
+        vmrun
+        mov eax, [ticks]
+        mov [ticks_at_exit], eax
+        stgi
+        nop
+        cli
+        PRINT "intr before virq: "
+        call print_vexit
+        EXPECT dword [VMCB + V_EXITCODE], 0x60, "a virtual interrupt before the physical one"
+        EXPECT dword [vints], 0, "the virtual interrupt taken before the INTR exit"
+        EXPECT dword [VMCB + V_VINTR], VM_MASK | V_IRQ | 0xF0000, "V_IRQ not left set"
+        mov eax, [ticks]
+        cmp eax, [ticks_at_exit]
+        ja .taken2
+        FAIL "the tick that made the INTR exit not taken after STGI"
+.taken2:
         mov al, 0x30                    ; PIT channel 0 back to mode 0: no more ticks
         out 0x43, al
+        mov al, 0xFF                    ; and IRQ 0 masked
+        out 0x21, al
+        sti                             ; a tick still on its way is taken here
+        mov ecx, 1000
+.drain: dec ecx
+        jnz .drain
+        cli
+
+        ; V_IRQ taken when L2 sets IF, after STI's shadow: the frame holds the HLT's
+        ; address, V_IRQ is clear in the VMCB, V_INTR_VECTOR as it was
+        call vmcb_virq
+        mov dword [VMCB + V_RIP], s_vsti
+        mov eax, VMCB
+        vmrun
+        PRINT "virq after sti: "
+        call print_vexit
+        EXPECT dword [VMCB + V_EXITCODE], 0x78, "virq: not at the HLT"
+        EXPECT dword [VMCB + V_RIP], s_vsti_hlt, "virq: not at the HLT after the shadow"
+        EXPECT dword [vints], 1, "virq: not taken once"
+        EXPECT dword [L2_STACK - 12], s_vsti_hlt, "virq: frame EIP"
+        EXPECT dword [VMCB + V_VINTR], 0xF0000, "virq: V_IRQ not cleared"
+        EXPECT dword [VMCB + V_VINTR_VECTOR], 0x50, "virq: V_INTR_VECTOR changed"
+
+        ; V_TPR: a priority not above it waits; V_IGN_TPR, or a priority above, is taken
+        call vmcb_virq
+        mov dword [VMCB + V_VINTR], V_IRQ | (4 << 16) | 5
+        call run_vhlt
+        PRINT "virq prio 4, v_tpr 5: "
+        call print_vexit
+        EXPECT dword [vints], 0, "prio 4 taken over V_TPR 5"
+        EXPECT dword [VMCB + V_VINTR], V_IRQ | (4 << 16) | 5, "prio 4: V_INTR written back wrong"
+        call vmcb_virq
+        mov dword [VMCB + V_VINTR], V_IRQ | V_IGN_TPR | (4 << 16) | 5
+        call run_vhlt
+        PRINT "virq prio 4, v_tpr 5, v_ign_tpr: "
+        call print_vexit
+        EXPECT dword [vints], 1, "V_IGN_TPR: not taken"
+        call vmcb_virq
+        mov dword [VMCB + V_VINTR], V_IRQ | (6 << 16) | 5
+        call run_vhlt
+        PRINT "virq prio 6, v_tpr 5: "
+        call print_vexit
+        EXPECT dword [vints], 1, "prio 6 over V_TPR 5: not taken"
+%ifdef WITH_APM
+        ; the priority must be above V_TPR (15.21.4); QEMU 7.2 takes it when equal
+        call vmcb_virq
+        mov dword [VMCB + V_VINTR], V_IRQ | (5 << 16) | 5
+        call run_vhlt
+        EXPECT dword [vints], 0, "prio 5 taken at V_TPR 5"
+        ; L2 lowers V_TPR by CR8: the waiting interrupt is taken after the MOV;
+        ; QEMU 7.2 looks at the priority only at VMRUN
+        call vmcb_virq
+        call vmcb_64_regs
+        mov dword [VMCB + V_IDTR + 4], 256 * 16 - 1
+        mov dword [VMCB + V_IDTR + 8], L2_IDT64
+        mov dword [VMCB + V_VINTR], VM_MASK | V_IRQ | (4 << 16) | 5
+        mov dword [VMCB + V_RFLAGS], 0x202
+        mov dword [VMCB + V_RIP], s64_cr8low
+        mov eax, VMCB
+        vmrun
+        EXPECT dword [VMCB + V_EXITCODE], 0x78, "lowering V_TPR: not at the HLT"
+        EXPECT dword [vints], 1, "lowering V_TPR: not taken"
+        EXPECT dword [L2_STACK - 40], s64_cr8low_nop, "lowering V_TPR: frame RIP"
+        EXPECT dword [VMCB + V_VINTR], VM_MASK | (4 << 16) | 3, "lowering V_TPR: V_INTR"
+        PRINTLN "virq: taken once L2 lowers V_TPR"
+%endif
+
+        ; the VINTR intercept, as KVM asks for an interrupt window: V_IRQ with
+        ; V_IGN_TPR; L2 runs a loop with IF = 0, then STI: the exit comes where
+        ; the interrupt would be taken, after STI's shadow, V_IRQ still set,
+        ; nothing delivered
+        call vmcb_virq
+        or dword [VMCB + V_ICPT_MISC1], 1 << 4                  ; VINTR
+        mov dword [VMCB + V_VINTR], V_IRQ | V_IGN_TPR
+        mov dword [VMCB + V_VINTR_VECTOR], 0
+        mov dword [VMCB + V_RIP], s_vloop
+        mov eax, VMCB
+        vmrun
+        PRINT "vintr intercept: "
+        call print_vexit
+        EXPECT dword [VMCB + V_EXITCODE], 0x64, "not a VINTR exit"
+        EXPECT dword [VMCB + V_RIP], s_vsti_hlt, "VINTR exit not after STI's shadow"
+        EXPECT ecx, 0, "VINTR exit before the loop's end"
+        EXPECT dword [vints], 0, "VINTR: an interrupt delivered"
+        EXPECT dword [VMCB + V_VINTR], V_IRQ | V_IGN_TPR, "VINTR: V_IRQ not left set"
+%ifdef WITH_APM
+        EXPECT dword [VMCB + V_NRIP], 0, "VINTR: next_RIP"
+%endif
+
+        ; a virtual interrupt with an empty gate: #GP, intercepted, with the
+        ; interrupt (type INTR) in EXITINTINFO
+        call vmcb_virq
+        mov dword [VMCB + V_VINTR_VECTOR], 0x51
+        mov dword [VMCB + V_RFLAGS], 0x202
+        mov dword [VMCB + V_RIP], s_vhlt
+        mov eax, VMCB
+        vmrun
+        PRINT "virq 0x51, no gate: exit "
+        mov eax, [VMCB + V_EXITCODE]
+        call p32_hex8
+        ; QEMU 7.2 gives the interrupt type 3 (exception) in EXITINTINFO, not 0
+        ; (INTR, APM 15.7.2): only the valid bit and the vector are printed
+        PRINT " exitintinfo="
+        mov eax, [VMCB + V_EXITINTINFO]
+        and eax, 0x800000FF
+        call p32_hex32
+        call p32_nl
+        EXPECT dword [VMCB + V_EXITCODE], 0x4d, "virq without a gate: not #GP"
+%ifdef WITH_APM
+        EXPECT dword [VMCB + V_EXITINTINFO], 0x80000051, "virq without a gate: EXITINTINFO"
+        ; V_IRQ clears before the IDT is read (15.21.4); QEMU 7.2 leaves it set
+        EXPECT dword [VMCB + V_VINTR], 0xF0000, "virq without a gate: V_IRQ"
+%endif
+
+        ; CR8 in a 64-bit L2 with V_INTR_MASKING: reads and writes V_TPR, which
+        ; goes back to the VMCB; L1's TPR (read at the local APIC) stays
+        call vmcb_64
+        mov dword [VMCB + V_VINTR], VM_MASK | 5
+        mov dword [VMCB + V_RIP], s64_cr8
+        mov eax, VMCB
+        vmrun
+        PRINT "cr8, v_intr_masking: "
+        call print_vexit
+        PRINT "cr8, v_intr_masking: L2 read "
+        mov eax, [l2_cr8]
+        call p32_hex8
+        PRINT ", L1's tpr "
+        mov eax, [0xFEE00080]
+        call p32_hex8
+        call p32_nl
+        EXPECT dword [VMCB + V_EXITCODE], 0x78, "cr8: not at the HLT"
+        EXPECT dword [l2_cr8], 5, "cr8: L2 did not read V_TPR"
+        EXPECT dword [VMCB + V_VINTR], VM_MASK | 9, "cr8: V_TPR not written back"
+        EXPECT dword [0xFEE00080], 0, "cr8: the write reached L1's TPR"
+        ; the CR8 read intercept comes first (15.9)
+        call vmcb_64
+        or dword [VMCB + V_ICPT_CR], 1 << 8
+        mov dword [VMCB + V_VINTR], VM_MASK | 5
+        mov dword [VMCB + V_RIP], s64_cr8
+        mov eax, VMCB
+        vmrun
+        PRINT "cr8 read intercept: "
+        call print_vexit
+        EXPECT dword [VMCB + V_EXITCODE], 0x08, "not a CR8 read exit"
+        ; and the write intercept: V_TPR is left as it was
+        mov dword [VMCB + V_ICPT_CR], 1 << 24
+        mov dword [VMCB + V_RIP], s64_cr8
+        mov eax, VMCB
+        vmrun
+        PRINT "cr8 write intercept: "
+        call print_vexit
+        EXPECT dword [VMCB + V_EXITCODE], 0x18, "not a CR8 write exit"
+        EXPECT dword [VMCB + V_VINTR], VM_MASK | 5, "cr8 write intercept: V_TPR changed"
+        ; without V_INTR_MASKING a write sets the TPR as well as V_TPR (15.21.2)
+        call vmcb_64
+        mov dword [VMCB + V_RIP], s64_cr8
+        mov eax, VMCB
+        vmrun
+        PRINT "cr8, no v_intr_masking: "
+        call print_vexit
+        PRINT "cr8, no v_intr_masking: L1's tpr "
+        mov eax, [0xFEE00080]
+        call p32_hex8
+        call p32_nl
+        EXPECT dword [0xFEE00080], 0x90, "cr8: the write did not reach the TPR"
+        EXPECT dword [VMCB + V_VINTR], 9, "cr8: V_TPR not written back"
+        mov dword [0xFEE00080], 0
+%ifdef WITH_APM
+        ; INT_STATE bit 1, GUEST_INTERRUPT_MASK: L2's IF at the exit (table B-1)
+        call vmcb_virq
+        mov dword [VMCB + V_VINTR], 0
+        mov dword [VMCB + V_RFLAGS], 0x202
+        call run_vhlt
+        EXPECT dword [VMCB + V_INT_STATE], 2, "INT_STATE: GUEST_INTERRUPT_MASK"
+%endif
         PASS
+
+; the PIT's tick requested at the 8259 (IRR, or ISR once acknowledged)
+wait_tick:
+        mov al, 0x0A                    ; OCW3: read IRR
+        out 0x20, al
+        in al, 0x20
+        mov ah, al
+        mov al, 0x0B                    ; OCW3: read ISR
+        out 0x20, al
+        in al, 0x20
+        or al, ah
+        test al, 1
+        jz wait_tick
+        ret
+
+; a VMCB for an L2 with IF = 0 and its IDT at L2_IDT, a virtual interrupt
+; 0x50 pending at the highest priority; vints = 0
+vmcb_virq:
+        call vmcb_init
+        mov dword [VMCB + V_IDTR + 4], 256 * 8 - 1
+        mov dword [VMCB + V_IDTR + 8], L2_IDT
+        mov dword [VMCB + V_VINTR], V_IRQ | 0xF0000
+        mov dword [VMCB + V_VINTR_VECTOR], 0x50
+        and dword [VMCB + V_ICPT_MISC1], ~(1 << 20)             ; the handler's IRET
+        mov dword [vints], 0
+        ret
+
+; a VMCB for a 64-bit L2 (its own 4-level tables, L1 stays pm32)
+vmcb_64:
+        call vmcb_init
+vmcb_64_regs:
+        mov dword [VMCB + V_CR3], L2_PML4
+        mov dword [VMCB + V_CR4], 0x20                  ; PAE
+        mov dword [VMCB + V_CR0], 0x80000011            ; PG, PE, ET
+        mov dword [VMCB + V_EFER], 0x1500               ; SVME, LMA, LME
+        mov word [VMCB + V_CS], SEL_CODE64
+        mov word [VMCB + V_CS + 2], 0xA9B               ; L = 1, D = 0
+        ret
+
+; run L2 at s_vhlt with IF = 1
+run_vhlt:
+        mov dword [VMCB + V_RFLAGS], 0x202
+        mov dword [VMCB + V_RIP], s_vhlt
+        mov dword [VMCB + V_RSP], L2_STACK
+        mov eax, VMCB
+        vmrun
+        ret
+
+; print_exit, then " v_intr=XXXXXXXX vints=N"
+print_vexit:
+        call print_exit
+        PRINT "  v_intr="
+        mov eax, [VMCB + V_VINTR]
+        call p32_hex32
+        PRINT " vints="
+        mov eax, [vints]
+        call p32_hex8
+        jmp p32_nl
 
 ; a self-NMI: ICR delivery mode NMI, level assert, shorthand self
 self_nmi:
@@ -1034,6 +1316,37 @@ l2_gp13:
         pop eax
         mov [l2_err], eax
         hlt
+; virtual interrupts: vector 0x50 counts
+l2_vint:
+        inc dword [vints]
+        iretd
+s_vloop:
+        mov ecx, 100000                 ; a while with IF = 0 (translated, chained)
+.spin:  dec ecx
+        jnz .spin
+s_vsti: sti                             ; L2 starts with IF = 0
+        nop                             ; STI's shadow
+s_vsti_hlt:
+        hlt
+s_vhlt: nop
+        hlt
+        BITS 64
+s64_cr8:
+        mov rax, cr8
+        mov [l2_cr8], eax
+        mov eax, 9
+        mov cr8, rax
+        hlt
+s64_cr8low:
+        mov eax, 3
+        mov cr8, rax
+s64_cr8low_nop:
+        nop
+        hlt
+l2_vint64:
+        inc dword [vints]
+        iretq
+        BITS 32
 
         align 4
 steps:  dd s_cpuid, s_in, s_out16, s_outs, s_in_imm, s_rdmsr, s_wrmsr, s_rdmsr_far, s_rdtsc
@@ -1084,6 +1397,9 @@ ticks:          dd 0
 nmis:           dd 0
 nmis_at_exit:   dd 0
 ticks_at_exit:  dd 0
+vints:          dd 0
+l2_cr8:         dd 0
+l1_cr8:         dd 0
 dtr_tmp:        dw 0
                 dd 0
 idtr32: dw 256 * 8 - 1

@@ -2,7 +2,9 @@
  * AMD-V as the soft CPU offers it (--cpu svm=on), driven directly: CPUID
  * leaves, EFER.SVME, VM_CR (LOCK, SVMDIS) and VM_HSAVE_PA, with SVM offered
  * and not (AMD APM vol. 2, 15.4 and 15.30); the nested page walk of the
- * TLB fill (15.25) in the host's long-mode, PAE and 32-bit formats, and #NPF.
+ * TLB fill (15.25) in the host's long-mode, PAE and 32-bit formats, and #NPF;
+ * the event arbitration of guest mode (GIF, V_INTR_MASKING, V_IRQ, 15.21),
+ * V_INTR's load and write-back, CR8 and V_TPR.
  * VMRUN, #VMEXIT and the intercepts run in tests/guests/svm.asm and
  * svm_npt.asm.
  */
@@ -15,6 +17,7 @@
 #include <cmocka.h>
 
 #include "cpu/cpu.h"
+#include "cpu/svm.h"
 
 #define MSR_VM_CR       0xc0010114u
 #define MSR_VM_HSAVE_PA 0xc0010117u
@@ -130,6 +133,136 @@ static void test_hsave_pa(void **state)
 	assert_false(cpu_wrmsr(cpu, MSR_VM_HSAVE_PA, 0x12345008));	/* not 4 KiB aligned */
 	assert_false(cpu_wrmsr(cpu, MSR_VM_HSAVE_PA, 1ull << cpu->maxphyaddr));
 	assert_true(cpu_wrmsr(cpu, MSR_VM_HSAVE_PA, (1ull << cpu->maxphyaddr) - 4096));
+}
+
+/* ------------------------------------------------------------------ */
+/* Interrupts in guest mode (APM 15.17, 15.21).                        */
+
+/* Guest mode as VMRUN leaves it, with V_INTR as given and the host's IF. */
+static void enter_vintr(uint64_t vintr, bool host_if, uint32_t icpt_misc1)
+{
+	cpu->svm.guest = true;
+	cpu->svm.gif_clear = false;
+	cpu->svm.icpt_misc1 = icpt_misc1;
+	svm_vintr_enter(cpu, vintr, host_if);
+}
+
+#define V_IRQ     (1ull << 8)
+#define V_IGN_TPR (1ull << 20)
+#define V_MASKING (1ull << 24)
+#define PRIO(p)   ((uint64_t)(p) << 16)
+#define VECTOR(v) ((uint64_t)(v) << 32)
+
+static void test_event_step_host(void **state)
+{
+	/* outside guest mode: IF, the shadow, NMI blocking; GIF = 0 holds all */
+	assert_int_equal(cpu_event_step(cpu), EVS_NONE);
+	cpu->pending_irq = 0x30;
+	assert_int_equal(cpu_event_step(cpu), EVS_NONE);
+	cpu->s.rflags |= RV_FLAG_IF;
+	assert_int_equal(cpu_event_step(cpu), EVS_INTR);
+	cpu->shadow = 1;
+	assert_int_equal(cpu_event_step(cpu), EVS_NONE);
+	cpu->shadow = 0;
+	cpu->pending_nmi = true;
+	assert_int_equal(cpu_event_step(cpu), EVS_NMI);
+	cpu->nmi_blocked = true;
+	assert_int_equal(cpu_event_step(cpu), EVS_INTR);
+	cpu->svm.gif_clear = true;
+	assert_int_equal(cpu_event_step(cpu), EVS_NONE);
+	cpu->svm.gif_clear = false;
+	cpu->pending_irq = -1;
+	cpu->irq_window_exit = true;
+	assert_int_equal(cpu_event_step(cpu), EVS_INTR);
+}
+
+static void test_event_step_guest(void **state)
+{
+	/* V_INTR_MASKING: the host's IF opens the physical window, the guest's the virtual one */
+	enter_vintr(V_MASKING | V_IRQ | PRIO(2) | VECTOR(0x50), true, 1u << SVM_I_INTR);
+	assert_int_equal(cpu->svm.v_intr_vector, 0x50);
+	assert_int_equal(cpu_event_step(cpu), EVS_NONE);	/* guest IF = 0 */
+	cpu->pending_irq = 0x30;
+	assert_int_equal(cpu_event_step(cpu), EVS_EXIT_INTR);
+	cpu->shadow = 1;
+	assert_int_equal(cpu_event_step(cpu), EVS_EXIT_INTR);	/* a #VMEXIT is not held by the shadow */
+	cpu->shadow = 0;
+	cpu->svm.icpt_misc1 = 0;
+	assert_int_equal(cpu_event_step(cpu), EVS_INTR);	/* into the guest, its IF = 0 */
+	cpu->svm.host_if = false;
+	assert_int_equal(cpu_event_step(cpu), EVS_NONE);
+	cpu->s.rflags |= RV_FLAG_IF;
+	assert_int_equal(cpu_event_step(cpu), EVS_VINTR);	/* physical held, virtual ready */
+	cpu->svm.host_if = true;
+	assert_int_equal(cpu_event_step(cpu), EVS_INTR);	/* physical first */
+	cpu->pending_irq = -1;
+	assert_int_equal(cpu_event_step(cpu), EVS_VINTR);
+	cpu->shadow = 1;
+	assert_int_equal(cpu_event_step(cpu), EVS_NONE);
+	cpu->shadow = 0;
+	/* V_TPR: the priority must be above it, unless V_IGN_TPR */
+	cpu->svm.v_tpr = 2;
+	assert_int_equal(cpu_event_step(cpu), EVS_NONE);
+	cpu->svm.v_tpr = 1;
+	assert_int_equal(cpu_event_step(cpu), EVS_VINTR);
+	cpu->svm.v_tpr = 15;
+	cpu->svm.v_ign_tpr = true;
+	assert_int_equal(cpu_event_step(cpu), EVS_VINTR);
+	/* the VINTR intercept exits instead; GIF = 0 holds it */
+	cpu->svm.icpt_misc1 = 1u << SVM_I_VINTR;
+	assert_int_equal(cpu_event_step(cpu), EVS_EXIT_VINTR);
+	cpu->svm.gif_clear = true;
+	assert_int_equal(cpu_event_step(cpu), EVS_NONE);
+	cpu->svm.gif_clear = false;
+	/* an NMI with its intercept exits first */
+	cpu->pending_nmi = true;
+	cpu->svm.icpt_misc1 |= 1u << SVM_I_NMI;
+	assert_int_equal(cpu_event_step(cpu), EVS_EXIT_NMI);
+	cpu->svm.icpt_misc1 = 0;
+	assert_int_equal(cpu_event_step(cpu), EVS_NMI);
+
+	/* without V_INTR_MASKING the guest's IF masks both */
+	cpu->pending_nmi = false;
+	cpu->s.rflags &= ~(uint64_t)RV_FLAG_IF;
+	enter_vintr(V_IRQ | PRIO(2), false, 1u << SVM_I_INTR);
+	cpu->pending_irq = 0x30;
+	assert_int_equal(cpu_event_step(cpu), EVS_NONE);
+	cpu->s.rflags |= RV_FLAG_IF;
+	assert_int_equal(cpu_event_step(cpu), EVS_EXIT_INTR);
+}
+
+static void test_vintr_writeback(void **state)
+{
+	uint64_t vintr = V_MASKING | V_IRQ | PRIO(3) | 0xf5 | VECTOR(0x41) | (0xabcdull << 48), int_state;
+
+	enter_vintr(vintr, false, 0);
+	assert_int_equal(cpu->svm.v_tpr, 5);
+	assert_int_equal(cpu->svm.v_intr_prio, 3);
+	/* the guest's CR8: V_TPR, not the TPR; the TPR too without V_INTR_MASKING */
+	cpu->s.cr8 = 2;
+	assert_int_equal(svm_cr8(cpu), 5);
+	cpu_write_cr(cpu, 8, 7);
+	assert_int_equal(cpu->s.cr8, 2);
+	assert_int_equal(svm_cr8(cpu), 7);
+	/* at #VMEXIT: V_TPR and V_IRQ replace theirs, the rest stays as the VMM wrote it */
+	cpu->svm.v_irq = false;
+	cpu->shadow = 1;
+	cpu->s.rflags |= RV_FLAG_IF;
+	assert_int_equal(svm_vintr_exit(cpu, vintr, &int_state), (vintr & ~(V_IRQ | 0xf)) | 7);
+	assert_int_equal(int_state, 3);		/* INTERRUPT_SHADOW, GUEST_INTERRUPT_MASK */
+	assert_false(cpu->svm.v_intr_masking);
+	assert_false(cpu->svm.v_irq);
+	cpu->svm.guest = false;
+	assert_int_equal(svm_cr8(cpu), 2);
+
+	enter_vintr(V_IRQ | 4, false, 0);
+	cpu_write_cr(cpu, 8, 9);
+	assert_int_equal(cpu->s.cr8, 9);
+	assert_int_equal(svm_cr8(cpu), 9);
+	cpu->shadow = 0;
+	cpu->s.rflags &= ~(uint64_t)RV_FLAG_IF;
+	assert_int_equal(svm_vintr_exit(cpu, V_IRQ | 4, &int_state), V_IRQ | 9);
+	assert_int_equal(int_state, 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -348,6 +481,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_efer_svme, setup_svm, teardown),
 		cmocka_unit_test_setup_teardown(test_vm_cr_lock, setup_svm, teardown),
 		cmocka_unit_test_setup_teardown(test_hsave_pa, setup_svm, teardown),
+		cmocka_unit_test_setup_teardown(test_event_step_host, setup_svm, teardown),
+		cmocka_unit_test_setup_teardown(test_event_step_guest, setup_svm, teardown),
+		cmocka_unit_test_setup_teardown(test_vintr_writeback, setup_svm, teardown),
 		cmocka_unit_test_setup_teardown(test_np_paging_off, setup_np, teardown_np),
 		cmocka_unit_test_setup_teardown(test_np_guest_paging, setup_np, teardown_np),
 		cmocka_unit_test_setup_teardown(test_np_host_32bit, setup_np, teardown_np),
