@@ -286,7 +286,7 @@ static int soft_set_sregs(struct rv_vcpu *v, const struct rv_sregs *s)
 	/* CPL is SS.DPL (as VMX and SVM take it); update_mode fixes real and VM86 mode */
 	cpu->s.cpl = (uint8_t)RV_SEG_DPL(s->seg[RV_SS].attrib);
 	cpu_update_mode(cpu);
-	cpu_tlb_flush_all(cpu);
+	cpu_tlb_flush_asids(cpu);
 	return 0;
 }
 

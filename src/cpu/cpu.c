@@ -37,6 +37,7 @@ void cpu_fini(struct cpu *cpu)
 {
 	dcache_free(cpu->dcache);
 	cpu->dcache = NULL;
+	cpu_tlb_ctx_free(cpu);
 	bcache_free(cpu->bcache);
 	cpu->bcache = NULL;
 }
@@ -91,7 +92,7 @@ void cpu_reset(struct cpu *cpu)
 	cpu->maxphyaddr = (id[0] & 0xff) >= 32 && (id[0] & 0xff) <= 52 ? (uint8_t)(id[0] & 0xff) : 40;
 
 	cpu_update_mode(cpu);
-	cpu_tlb_flush_all(cpu);
+	cpu_tlb_flush_asids(cpu);
 }
 
 void cpu_update_mode(struct cpu *cpu)

@@ -325,6 +325,7 @@ struct cpu_svm {
 	uint64_t hsave_pa;	/* VM_HSAVE_PA MSR */
 	/* The controls of the running guest, read from its VMCB at VMRUN */
 	uint64_t vmcb;		/* guest-physical address of its VMCB */
+	uint32_t asid;		/* its address space: the TLB's tag (tlb_ctx.c) */
 	uint32_t icpt_cr;	/* bits 0-15 reads of CR0-15, 16-31 writes */
 	uint32_t icpt_dr;	/* bits 0-15 reads of DR0-15, 16-31 writes */
 	uint32_t icpt_exc;	/* exception vectors */
@@ -413,6 +414,10 @@ struct cpu {
 	unsigned tlb_nused[2];
 	uint64_t tlb_inuse[2][2 * TLB_SIZE / 64];
 	uint8_t tlb_large_shifts;	/* sizes of the large pages with entries: bit s - 21 for 2^s bytes */
+	uint64_t tlb_fills;		/* page walks that filled an entry (the tests count misses) */
+	/* Other address spaces' TLBs (tlb_ctx.c), allocated at the first world switch */
+	struct tlb_ctx *tlb_ctx;
+	uint64_t tlb_ctx_clock;
 	uint8_t maxphyaddr;		/* physical address width (CPUID 0x80000008), for reserved bits */
 
 	/* Decode cache (see decode_cache.c) */
@@ -623,6 +628,20 @@ void cpu_arpl(struct cpu *cpu, const struct insn *in);
 void cpu_tlb_flush(struct cpu *cpu);			/* all but global entries */
 void cpu_tlb_flush_all(struct cpu *cpu);		/* including global entries */
 void cpu_tlb_flush_page(struct cpu *cpu, uint64_t lin);	/* INVLPG */
+/*
+ * The TLBs of the address spaces not running (tlb_ctx.c, AMD APM vol. 2,
+ * 15.16): the host's is ASID 0. A world switch saves the running TLB as
+ * that of `asid` (which empties cpu->tlb) before it loads the new state,
+ * and loads the new ASID's after, if kept and made under the same paging
+ * state. The others drop an ASID's entries, or one page of them (INVLPGA),
+ * or those of every ASID, the running TLB included.
+ */
+void cpu_tlb_ctx_save(struct cpu *cpu, uint32_t asid);
+void cpu_tlb_ctx_load(struct cpu *cpu, uint32_t asid);
+void cpu_tlb_ctx_drop(struct cpu *cpu, uint32_t asid);
+void cpu_tlb_ctx_flush_page(struct cpu *cpu, uint32_t asid, uint64_t lin);
+void cpu_tlb_flush_asids(struct cpu *cpu);
+void cpu_tlb_ctx_free(struct cpu *cpu);
 
 /* Port I/O from an instruction: exits to the VMM, replays on re-execution. */
 uint32_t cpu_io_in(struct cpu *cpu, uint16_t port, unsigned size);

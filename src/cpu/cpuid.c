@@ -49,16 +49,17 @@ static const char hv_signature[12] = "RingVMRingVM";
 #define MAX_EXT_LEAF_SVM 0x8000000au	/* up to the SVM leaf when SVM is offered */
 
 /*
- * SVM (APM vol. 3, E.4.9): revision 1, the number of ASIDs (the soft TLB
- * does not tag them yet: every world switch flushes it, so any count is
- * honest; 16 leaves room for the tagged TLB to come), and in EDX only the
- * features implemented: NP (bit 0), nested paging (paging.c), NRIPS
- * (bit 3), next_RIP saved on #VMEXIT, and DecodeAssists (bit 7): the
- * registers, addresses, vectors and instruction bytes of 15.33.
+ * SVM (APM vol. 3, E.4.9): revision 1, the number of ASIDs (any value
+ * works with the TLB's contexts, tlb_ctx.c, which keep the most recent
+ * few of them), and in EDX only the features implemented: NP (bit 0),
+ * nested paging (paging.c), NRIPS (bit 3), next_RIP saved on #VMEXIT,
+ * FlushByAsid (bit 6), TLB_CONTROL 3 and 7 (APM vol. 2, 15.16.1), and
+ * DecodeAssists (bit 7): the registers, addresses, vectors and
+ * instruction bytes of 15.33.
  */
 #define SVM_REVISION 1u
 #define SVM_NASID    16u
-#define SVM_FEATURES (1u << 0 | 1u << 3 | 1u << 7)	/* NP (nested paging), NRIPS, DecodeAssists */
+#define SVM_FEATURES (1u << 0 | 1u << 3 | 1u << 6 | 1u << 7)	/* NP, NRIPS, FlushByAsid, DecodeAssists */
 #define X1_ECX_SVM   (1u << 2)
 
 static const char vendor[12] = "AuthenticAMD";

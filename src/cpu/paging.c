@@ -330,6 +330,7 @@ void mmu_xlate_page(struct cpu *cpu, uint64_t lin, int acc, struct xlat *x)
 	cpu->tlbi[priv][(lin >> 12) & TLB_MASK] = (struct tlb_info){ .pa = x->pa, .va = page, .flags = x->flags,
 								   .size_shift = wk.shift };
 	tlb_note_used(cpu, priv, idx, wk.global);
+	cpu->tlb_fills++;
 	if (wk.large)
 		cpu->tlb_large_shifts |= (uint8_t)(1u << (wk.shift - 21));
 	e->host = x->addend + (uintptr_t)page;

@@ -118,6 +118,8 @@ static void vmexit(struct cpu *cpu, uint64_t code, uint64_t info1, uint64_t info
 	struct cpu_state *s = &cpu->s;
 	uint64_t vmcb = v->vmcb, vintr, int_state;
 
+	/* the guest's TLB is kept for its ASID, as it is (15.16) */
+	cpu_tlb_ctx_save(cpu, v->asid);
 	/* the guest state, as VMRUN loaded it and the guest left it */
 	for (int i = RV_ES; i <= RV_DS; i++)
 		vmcb_put_seg(cpu, vmcb + VMCB_SEG + 16 * (unsigned)i, &s->seg[i]);
@@ -175,8 +177,7 @@ static void vmexit(struct cpu *cpu, uint64_t code, uint64_t info1, uint64_t info
 	cpu->halted = false;
 	cpu->blk_stop = 1;
 	cpu_update_mode(cpu);
-	/* no ASID tags in the TLB yet: each world switch drops it */
-	cpu_tlb_flush_all(cpu);
+	cpu_tlb_ctx_load(cpu, 0);
 }
 
 void svm_vmexit(struct cpu *cpu, uint64_t code, uint64_t info1, uint64_t info2, uint64_t intinfo)
@@ -350,6 +351,31 @@ static bool vmrun_controls_ok(const struct cpu *cpu, const struct vmcb_guest *g)
 	return true;
 }
 
+/*
+ * The guest's TLB at VMRUN, as TLB_CONTROL says (15.16.1): kept from its
+ * last run (0), without its entries (3) or its non-global ones (7), or
+ * with those of every ASID flushed, the host's included (1). The other
+ * encodings are reserved; they flush everything, which no value forbids.
+ */
+static void vmrun_tlb(struct cpu *cpu, uint32_t asid, uint8_t tlb_ctl)
+{
+	switch (tlb_ctl) {
+	case 0:
+		cpu_tlb_ctx_load(cpu, asid);
+		break;
+	case 3:
+		cpu_tlb_ctx_drop(cpu, asid);
+		break;
+	case 7:
+		cpu_tlb_ctx_load(cpu, asid);
+		cpu_tlb_flush(cpu);
+		break;
+	default:
+		cpu_tlb_flush_asids(cpu);
+		break;
+	}
+}
+
 static void vmrun(struct cpu *cpu, uint64_t vmcb)
 {
 	struct cpu_svm *v = &cpu->svm;
@@ -386,6 +412,9 @@ static void vmrun(struct cpu *cpu, uint64_t vmcb)
 		return;
 	}
 
+	/* the host's TLB is kept for ASID 0 (15.16) */
+	cpu_tlb_ctx_save(cpu, 0);
+	v->asid = g.asid;
 	v->icpt_cr = g.icpt_cr;
 	v->icpt_dr = g.icpt_dr;
 	v->icpt_exc = g.icpt_exc;
@@ -427,12 +456,7 @@ static void vmrun(struct cpu *cpu, uint64_t vmcb)
 	v->gif_clear = false;
 	cpu->blk_stop = 1;
 	cpu_update_mode(cpu);
-	/*
-	 * TLB_CONTROL asks for a flush of this guest's entries or of all
-	 * (15.16.1); with untagged entries every VMRUN flushes everything,
-	 * which honours each value.
-	 */
-	cpu_tlb_flush_all(cpu);
+	vmrun_tlb(cpu, g.asid, g.tlb_ctl);
 
 	if (g.eventinj & EVENT_VALID) {
 		/* the event is delivered through the guest's IDT before its first instruction (15.20) */
@@ -559,10 +583,14 @@ void svm_op(struct cpu *cpu, const struct insn *in)
 		v->gif_clear = true;
 		break;
 	case 7: {
-		/* INVLPGA: the page at rAX in the ASID in ECX; untagged, it goes from every address space */
+		/* INVLPGA: the page at rAX, in the address space whose ASID is in ECX, running or kept */
 		uint64_t lin = cpu->s.gpr[RV_RAX] & size_mask(in->addrsize);
+		uint32_t asid = (uint32_t)cpu->s.gpr[RV_RCX];
 
-		cpu_tlb_flush_page(cpu, lin);
+		if (asid == (v->guest ? v->asid : 0))
+			cpu_tlb_flush_page(cpu, lin);
+		else
+			cpu_tlb_ctx_flush_page(cpu, asid, lin);
 		break;
 	}
 	}

@@ -4,9 +4,10 @@
  * and not (AMD APM vol. 2, 15.4 and 15.30); the nested page walk of the
  * TLB fill (15.25) in the host's long-mode, PAE and 32-bit formats, and #NPF;
  * the event arbitration of guest mode (GIF, V_INTR_MASKING, V_IRQ, 15.21),
- * V_INTR's load and write-back, CR8 and V_TPR.
- * VMRUN, #VMEXIT and the intercepts run in tests/guests/svm.asm and
- * svm_npt.asm.
+ * V_INTR's load and write-back, CR8 and V_TPR; the TLB kept per ASID across
+ * VMRUN and #VMEXIT (15.16), with TLB_CONTROL and INVLPGA, counted in page
+ * walks. VMRUN, #VMEXIT and the intercepts run in tests/guests/svm.asm,
+ * svm_npt.asm and svm_asid.asm.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -84,7 +85,7 @@ static void test_cpuid_on(void **state)
 	assert_int_equal(r[0], 1);		/* revision */
 	assert_true(r[1] >= 16);		/* ASIDs */
 	assert_int_equal(r[2], 0);
-	assert_int_equal(r[3], (1u << 0) | (1u << 3) | (1u << 7));	/* NP, NRIPS, DecodeAssists */
+	assert_int_equal(r[3], (1u << 0) | (1u << 3) | (1u << 6) | (1u << 7));	/* NP, NRIPS, FlushByAsid, DecodeAssists */
 }
 
 static void test_efer_svme(void **state)
@@ -279,18 +280,24 @@ static void test_vintr_writeback(void **state)
 
 static uint8_t *ram;
 
-static int setup_np(void **state)
+/* SVM offered, RAM_SIZE bytes of RAM at 0 */
+static void setup_ram(void **state)
 {
 	setup_svm(state);
 	ram = calloc(1, RAM_SIZE);
 	map.count = 1;
 	map.slot[0] = (struct cpu_mem_slot){ .gpa = 0, .size = RAM_SIZE, .host = ram, .kind = CPU_SLOT_RAM };
 	map.generation++;
+	cpu->exc_nesting = -1;
+}
+
+static int setup_np(void **state)
+{
+	setup_ram(state);
 	cpu->s.cr0 = RV_CR0_PE | RV_CR0_ET;
 	cpu->svm.guest = true;
 	cpu->svm.np = true;
 	cpu->svm.vmcb = VMCB_PA;
-	cpu->exc_nesting = -1;
 	return 0;
 }
 
@@ -473,6 +480,293 @@ static void test_np_faults(void **state)
 	npf_case(0x400000, ACC_READ, (1ull << 33) | 7, 0x201004);
 }
 
+/* ------------------------------------------------------------------ */
+/* The TLB of each ASID (15.16), through VMRUN and #VMEXIT.            */
+
+/*
+ * The host (pm32, 4 MiB pages 1:1) runs two guests with 32-bit paging
+ * and 4 KiB pages, ASID 1 and 2, whose tables map GVA 0x400000 to
+ * PAGE_A and PAGE_B (and GVA + 0x1000 in ASID 1 to PAGE_C). A read that hits the TLB walks no table:
+ * cpu->tlb_fills counts the misses.
+ */
+#define HOST_PD  0x40000u
+#define G1_PD    0x20000u
+#define G1_PT    0x21000u
+#define G2_PD    0x22000u
+#define G2_PT    0x23000u
+#define PAGE_A   0x30000u
+#define PAGE_B   0x31000u
+#define PAGE_C   0x32000u	/* GVA + 0x1000 in ASID 1 */
+#define GVA      0x400000u
+#define HOST_VA  0x5008u
+
+static int setup_asid(void **state)
+{
+	setup_ram(state);
+	wr32(HOST_PD, 0x83);
+	wr32(HOST_PD + 4, 0x400083);
+	wr32(HOST_VA, 0x11110000);
+	wr32(G1_PD + 4, G1_PT | 7);
+	wr32(G1_PT, PAGE_A | 7);
+	wr32(G1_PT + 4, PAGE_C | 7);
+	wr32(G2_PD + 4, G2_PT | 7);
+	wr32(G2_PT, PAGE_B | 7);
+	wr32(PAGE_A, 0xaaaa);
+	wr32(PAGE_B, 0xbbbb);
+	cpu->s.cr0 = RV_CR0_PE | RV_CR0_ET | RV_CR0_PG;
+	cpu->s.cr3 = HOST_PD;
+	cpu->s.cr4 = RV_CR4_PSE;
+	cpu->s.efer = RV_EFER_SVME;
+	cpu_update_mode(cpu);
+	return 0;
+}
+
+/* A VMCB for a pm32 guest with 32-bit paging at cr3 (flat segments). */
+static void vmcb_guest(uint32_t asid, uint32_t cr3, uint8_t tlb_ctl)
+{
+	memset(ram + VMCB_PA, 0, 4096);
+	wr32(VMCB_PA + 0x10, 1);				/* VMRUN intercept */
+	wr32(VMCB_PA + 0x58, asid);
+	ram[VMCB_PA + 0x5c] = tlb_ctl;
+	for (unsigned i = 0; i < 4; i++) {
+		wr32(VMCB_PA + 0x400 + 16 * i + 2, i == RV_CS ? 0xc9b : 0xc93);
+		wr32(VMCB_PA + 0x400 + 16 * i + 4, 0xffffffff);
+	}
+	wr64(VMCB_PA + 0x4d0, RV_EFER_SVME);
+	wr64(VMCB_PA + 0x558, RV_CR0_PE | RV_CR0_ET | RV_CR0_PG);
+	wr64(VMCB_PA + 0x550, cr3);
+	wr64(VMCB_PA + 0x560, 0x400);
+	wr64(VMCB_PA + 0x568, 0xffff0ff0);
+	wr64(VMCB_PA + 0x570, 2);
+}
+
+/* VMRUN (0F 01 D8) of the VMCB at VMCB_PA as it is, from the host. */
+static void vmrun_as_is(void)
+{
+	cpu->s.gpr[RV_RAX] = VMCB_PA;
+	svm_op(cpu, &(struct insn){ .rm = 0, .addrsize = 4 });
+	assert_true(cpu->svm.guest);
+}
+
+static void vmrun(uint32_t asid, uint32_t cr3, uint8_t tlb_ctl)
+{
+	vmcb_guest(asid, cr3, tlb_ctl);
+	vmrun_as_is();
+}
+
+static void vmexit(void)
+{
+	svm_vmexit(cpu, SVM_EXIT_HLT, 0, 0, 0);
+	assert_false(cpu->svm.guest);
+}
+
+/* INVLPGA (0F 01 DF): the page at rAX in ASID ECX. */
+static void invlpga(uint64_t lin, uint32_t asid)
+{
+	struct insn in = { .rm = 7, .addrsize = 4 };
+
+	cpu->s.gpr[RV_RAX] = lin;
+	cpu->s.gpr[RV_RCX] = asid;
+	svm_op(cpu, &in);
+}
+
+/* A read through the TLB; *walked: whether it missed. */
+static uint32_t rd_tlb(uint64_t lin, bool *walked)
+{
+	uint64_t fills = cpu->tlb_fills;
+	uint32_t v = (uint32_t)cpu_lin_read(cpu, lin, 4, ACC_READ);
+
+	*walked = cpu->tlb_fills != fills;
+	return v;
+}
+
+static void expect_read(uint64_t lin, uint32_t value, bool walk)
+{
+	bool walked;
+
+	assert_int_equal(rd_tlb(lin, &walked), value);
+	if (walked != walk)
+		fail_msg("read of %#llx: %s", (unsigned long long)lin, walk ? "a hit" : "a walk");
+}
+
+/* One run of the guest the VMCB holds: VMRUN, a read of lin, #VMEXIT. */
+static void read_run(uint64_t lin, uint32_t value, bool walk)
+{
+	vmrun_as_is();
+	expect_read(lin, value, walk);
+	vmexit();
+}
+
+static void run_read(uint32_t asid, uint32_t cr3, uint8_t tlb_ctl, uint64_t lin, uint32_t value, bool walk)
+{
+	vmcb_guest(asid, cr3, tlb_ctl);
+	read_run(lin, value, walk);
+}
+
+/*
+ * The host's and a guest's entries survive the world switches; a guest
+ * table changed without a flush goes on being read through the old
+ * entry with TLB_CONTROL 0 (what a tagged TLB may do, and ours does),
+ * and TLB_CONTROL 3 drops it.
+ */
+static void test_asid_kept(void **state)
+{
+	expect_read(HOST_VA, 0x11110000, true);
+	vmrun(1, G1_PD, 0);
+	expect_read(GVA, 0xaaaa, true);
+	expect_read(GVA, 0xaaaa, false);
+	vmexit();
+	expect_read(HOST_VA, 0x11110000, false);
+	wr32(G1_PT, PAGE_B | 7);
+	run_read(1, G1_PD, 0, GVA, 0xaaaa, false);
+	expect_read(HOST_VA, 0x11110000, false);
+	run_read(1, G1_PD, 3, GVA, 0xbbbb, true);
+	/* flush by ASID leaves the host's entries */
+	expect_read(HOST_VA, 0x11110000, false);
+}
+
+/* Two ASIDs, one virtual address: each sees its own mapping, with no walk after the first. */
+static void test_asid_two(void **state)
+{
+	run_read(1, G1_PD, 0, GVA, 0xaaaa, true);
+	run_read(2, G2_PD, 0, GVA, 0xbbbb, true);
+	for (int i = 0; i < 3; i++) {
+		run_read(1, G1_PD, 0, GVA, 0xaaaa, false);
+		run_read(2, G2_PD, 0, GVA, 0xbbbb, false);
+	}
+	/* more ASIDs than the contexts kept: the least recently run go, the host's stays */
+	expect_read(HOST_VA, 0x11110000, true);
+	for (uint32_t a = 3; a < 20; a++) {
+		run_read(a, G1_PD, 0, GVA, 0xaaaa, true);
+		expect_read(HOST_VA, 0x11110000, false);
+	}
+	run_read(1, G1_PD, 0, GVA, 0xaaaa, true);
+}
+
+/* INVLPGA: the page goes from the ASID named, kept or running, and stays in the others. */
+static void test_asid_invlpga(void **state)
+{
+	vmrun(1, G1_PD, 0);
+	expect_read(GVA, 0xaaaa, true);
+	expect_read(GVA + 0x1000, 0, true);
+	vmexit();
+	run_read(2, G2_PD, 0, GVA, 0xbbbb, true);
+	wr32(G1_PT, PAGE_B | 7);
+	wr32(G2_PT, PAGE_A | 7);
+	invlpga(GVA, 1);
+	vmrun(1, G1_PD, 0);
+	expect_read(GVA, 0xbbbb, true);
+	expect_read(GVA + 0x1000, 0, false);	/* the next page stays */
+	vmexit();
+	vmrun(2, G2_PD, 0);
+	expect_read(GVA, 0xbbbb, false);	/* not flushed: stale */
+	/* the running ASID's own INVLPGA (a guest that may run it) */
+	invlpga(GVA, 2);
+	expect_read(GVA, 0xaaaa, true);
+	vmexit();
+	/* ASID 0 from the host: its own page */
+	expect_read(HOST_VA, 0x11110000, true);
+	invlpga(HOST_VA, 0);
+	expect_read(HOST_VA, 0x11110000, true);
+}
+
+/*
+ * A context is dropped when entered under another paging state: another
+ * CR3 drops its non-global entries, like MOV CR3; TLB_CONTROL 7 drops
+ * them too; TLB_CONTROL 1 drops every ASID's, the host's included;
+ * another memory map, everything.
+ */
+static void test_asid_dropped(void **state)
+{
+	wr32(G1_PT + 4, PAGE_C | 0x107);	/* GVA + 0x1000: a global page */
+	vmcb_guest(1, G1_PD, 0);
+	wr64(VMCB_PA + 0x548, RV_CR4_PGE);
+	vmrun_as_is();
+	expect_read(GVA, 0xaaaa, true);
+	expect_read(GVA + 0x1000, 0, true);
+	vmexit();
+	/* the same tables at another CR3: the global entry stays */
+	memcpy(ram + G2_PD, ram + G1_PD, 4096);
+	vmcb_guest(1, G2_PD, 0);
+	wr64(VMCB_PA + 0x548, RV_CR4_PGE);
+	vmrun_as_is();
+	expect_read(GVA, 0xaaaa, true);
+	expect_read(GVA + 0x1000, 0, false);
+	vmexit();
+	/* TLB_CONTROL 7: the same */
+	vmcb_guest(1, G2_PD, 7);
+	wr64(VMCB_PA + 0x548, RV_CR4_PGE);
+	vmrun_as_is();
+	expect_read(GVA, 0xaaaa, true);
+	expect_read(GVA + 0x1000, 0, false);
+	vmexit();
+	/* another CR4 (PGE clear): nothing kept */
+	run_read(1, G2_PD, 0, GVA + 0x1000, 0, true);
+	/* TLB_CONTROL 1: the host's entries go too */
+	expect_read(HOST_VA, 0x11110000, true);
+	vmrun(2, G2_PD, 0);
+	vmexit();
+	expect_read(HOST_VA, 0x11110000, false);
+	vmrun(2, G2_PD, 1);
+	vmexit();
+	expect_read(HOST_VA, 0x11110000, true);
+	/* a new memory map: no host pointer of the old one comes back */
+	vmrun(1, G1_PD, 0);
+	expect_read(GVA, 0xaaaa, true);
+	map.generation++;
+	vmexit();
+	expect_read(HOST_VA, 0x11110000, true);
+	run_read(1, G1_PD, 0, GVA, 0xaaaa, true);
+}
+
+/* Nested paging: a context holds combined translations, so another nCR3 drops it. */
+static void test_asid_ncr3(void **state)
+{
+	/* nested tables in the host's 32-bit format, 1:1 in 4 MiB user pages, at 0x50000 and 0x51000 */
+	wr32(0x50000, 0x87);
+	wr32(0x50004, 0x400087);
+	wr32(0x51000, 0x87);
+	wr32(0x51004, 0x400087);
+	vmcb_guest(1, G1_PD, 0);
+	wr64(VMCB_PA + 0x90, 1);
+	wr64(VMCB_PA + 0xb0, 0x50000);
+	wr64(VMCB_PA + 0x668, 0x0007040600070406);
+	vmrun_as_is();
+	assert_true(cpu->svm.np);
+	expect_read(GVA, 0xaaaa, true);
+	vmexit();
+	read_run(GVA, 0xaaaa, false);
+	wr64(VMCB_PA + 0xb0, 0x51000);
+	read_run(GVA, 0xaaaa, true);
+	/* and NP off with the same ASID: dropped too */
+	run_read(1, G1_PD, 0, GVA, 0xaaaa, true);
+}
+
+/*
+ * A page that became one of code while its context was out: the entry
+ * comes back without its write fast path (stores must reach the slow
+ * path that sees self-modifying code).
+ */
+static void test_asid_code_page(void **state)
+{
+	static uint64_t granules[RAM_SIZE / 4096];
+	unsigned idx = (GVA >> 12) & (TLB_SIZE - 1);
+
+	memset(granules, 0, sizeof(granules));
+	cpu->code_granules = granules;
+	cpu->code_npages = RAM_SIZE / 4096;
+	vmrun(1, G1_PD, 0);
+	cpu_lin_write(cpu, GVA, 0xaaaa, 4, ACC_WRITE);
+	assert_int_equal(cpu->tlb[0][idx].tag_write, GVA);
+	vmexit();
+	granules[PAGE_A >> 12] = 1;
+	vmrun(1, G1_PD, 0);
+	assert_int_equal(cpu->tlb[0][idx].tag_read, GVA);
+	assert_int_equal(cpu->tlb[0][idx].tag_write, tlb_tag_none(idx));
+	vmexit();
+	cpu->code_granules = NULL;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -489,6 +783,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_np_host_32bit, setup_np, teardown_np),
 		cmocka_unit_test_setup_teardown(test_np_host_pae, setup_np, teardown_np),
 		cmocka_unit_test_setup_teardown(test_np_faults, setup_np, teardown_np),
+		cmocka_unit_test_setup_teardown(test_asid_kept, setup_asid, teardown_np),
+		cmocka_unit_test_setup_teardown(test_asid_two, setup_asid, teardown_np),
+		cmocka_unit_test_setup_teardown(test_asid_invlpga, setup_asid, teardown_np),
+		cmocka_unit_test_setup_teardown(test_asid_dropped, setup_asid, teardown_np),
+		cmocka_unit_test_setup_teardown(test_asid_ncr3, setup_asid, teardown_np),
+		cmocka_unit_test_setup_teardown(test_asid_code_page, setup_asid, teardown_np),
 	};
 
 	return cmocka_run_group_tests_name("svm", tests, NULL, NULL);
