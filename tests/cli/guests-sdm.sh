@@ -49,13 +49,14 @@ for name in exceptions debug; do
 	ok "$name (SDM build): PASS on both engines with the checks QEMU 7.2 fails"
 done
 
-# svm.asm and svm_npt.asm with -DWITH_APM: what QEMU 7.2's TCG SVM departs
-# from in AMD's manual (next_RIP, the IOIO address-size bits, INT3 as #BP,
-# the 64-bit VMEXIT_INVALID; virtual interrupts: V_INTR_PRIO equal to
-# V_TPR, V_TPR lowered by CR8, V_IRQ and the EXITINTINFO type of an exit
-# during delivery, GUEST_INTERRUPT_MASK; the G_PAT and nCR3 checks of VMRUN); run with
-# --cpu svm=on as NAME.args says.
-for name in svm svm_npt; do
+# svm.asm, svm_npt.asm and svm_asid.asm with -DWITH_APM: what QEMU 7.2's
+# TCG SVM departs from in AMD's manual (next_RIP, the IOIO address-size
+# bits, INT3 as #BP, the 64-bit VMEXIT_INVALID; virtual interrupts:
+# V_INTR_PRIO equal to V_TPR, V_TPR lowered by CR8, V_IRQ and the
+# EXITINTINFO type of an exit during delivery, GUEST_INTERRUPT_MASK; the
+# G_PAT and nCR3 checks of VMRUN; FlushByAsid); run with --cpu svm=on as
+# NAME.args says.
+for name in svm svm_npt svm_asid; do
 	if ! nasm -f bin -DWITH_APM -I "$src/" -o "$out/$name.bin" "$src/$name.asm" 2>"$TMP/nasm-$name"; then
 		bad "$name (APM build): does not assemble: $(head -n 1 "$TMP/nasm-$name")"
 		continue
