@@ -415,8 +415,13 @@ struct cpu {
 	uint64_t tlb_inuse[2][2 * TLB_SIZE / 64];
 	uint8_t tlb_large_shifts;	/* sizes of the large pages with entries: bit s - 21 for 2^s bytes */
 	uint64_t tlb_fills;		/* page walks that filled an entry (the tests count misses) */
-	/* Other address spaces' TLBs (tlb_ctx.c), allocated at the first world switch */
+	/*
+	 * Other address spaces' TLBs (tlb_ctx.c), allocated at the first
+	 * world switch, and the running one's kept entries, which misses take
+	 * back (NULL: none)
+	 */
 	struct tlb_ctx *tlb_ctx;
+	struct tlb_ctx *tlb_back;
 	uint64_t tlb_ctx_clock;
 	uint8_t maxphyaddr;		/* physical address width (CPUID 0x80000008), for reserved bits */
 
@@ -632,9 +637,10 @@ void cpu_tlb_flush_page(struct cpu *cpu, uint64_t lin);	/* INVLPG */
  * The TLBs of the address spaces not running (tlb_ctx.c, AMD APM vol. 2,
  * 15.16): the host's is ASID 0. A world switch saves the running TLB as
  * that of `asid` (which empties cpu->tlb) before it loads the new state,
- * and loads the new ASID's after, if kept and made under the same paging
- * state. The others drop an ASID's entries, or one page of them (INVLPGA),
- * or those of every ASID, the running TLB included.
+ * and loads the new ASID's after (its entries come back as they are
+ * missed), if kept and made under the same paging state. The others drop
+ * an ASID's entries, or one page of them (INVLPGA), or those of every
+ * ASID, the running TLB included.
  */
 void cpu_tlb_ctx_save(struct cpu *cpu, uint32_t asid);
 void cpu_tlb_ctx_load(struct cpu *cpu, uint32_t asid);

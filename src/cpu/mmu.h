@@ -133,4 +133,22 @@ static inline bool code_vpage_test(const struct cpu *cpu, uint64_t lin, unsigned
 /* Walk the page tables for `lin` and access `acc` (faults with #PF), fill the TLB. */
 void mmu_xlate_page(struct cpu *cpu, uint64_t lin, int acc, struct xlat *x);
 
+/* paging.c, for the fill and tlb_ctx.c: entry [priv][idx] is in use (the flushes' lists) */
+void tlb_note_used(struct cpu *cpu, unsigned priv, unsigned idx, bool global);
+/* The last steps of a fill of e for lin (physical page pa): watched pages, code pages made meanwhile. */
+void tlb_fill_finish(struct cpu *cpu, struct tlb_entry *e, uint64_t lin, uint64_t pa);
+/* Drop the entries of lin's page, or of a large page around it, from a TLB (the cpu's or a kept one). */
+void tlb_kill_page(struct tlb_entry (*tlb)[TLB_SIZE], const struct tlb_info (*tlbi)[TLB_SIZE], uint8_t large_shifts,
+		   uint64_t lin);
+
+/*
+ * tlb_ctx.c: cpu->tlb_back is the kept TLB of the running address space,
+ * whose entries the fill takes back one by one as they are missed
+ * (tlb_ctx_take: true when x is filled so), and which every flush of the
+ * running TLB reaches too.
+ */
+bool tlb_ctx_take(struct cpu *cpu, unsigned priv, unsigned idx, uint64_t lin, int acc, struct xlat *x);
+void tlb_ctx_back_flush(struct cpu *cpu, bool global);
+void tlb_ctx_back_flush_page(struct cpu *cpu, uint64_t lin);
+
 #endif

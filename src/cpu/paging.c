@@ -253,8 +253,7 @@ static void npt_walk(struct cpu *cpu, uint64_t gpa, unsigned kind, bool gpt, str
 	walk_tables(cpu, &m, gpa, kind, w);
 }
 
-/* Remember that entry [priv][idx] was filled, for the flushes. */
-static void tlb_note_used(struct cpu *cpu, unsigned priv, unsigned idx, bool global)
+void tlb_note_used(struct cpu *cpu, unsigned priv, unsigned idx, bool global)
 {
 	unsigned k = priv * TLB_SIZE + idx;
 
@@ -279,6 +278,8 @@ void mmu_xlate_page(struct cpu *cpu, uint64_t lin, int acc, struct xlat *x)
 		cpu_tlb_flush_all(cpu);
 		cpu->mem_generation = cpu->mem->generation;
 	}
+	if (cpu->tlb_back && tlb_ctx_take(cpu, priv, idx, lin, acc, x))
+		return;
 	if (!(cpu->s.cr0 & RV_CR0_PG)) {
 		wk.pa = page;
 		wk.rw = wk.us = true;
@@ -342,6 +343,13 @@ void mmu_xlate_page(struct cpu *cpu, uint64_t lin, int acc, struct xlat *x)
 	e->tag_write = (s && s->kind == CPU_SLOT_RAM && w && wk.dirty && !codemap_test(cpu, wk.pa) &&
 			!cpu_code_page(cpu, wk.pa)) ? key : none;
 	e->tag_exec = (s && xok) ? key : none;
+	tlb_fill_finish(cpu, e, lin, wk.pa);
+}
+
+void tlb_fill_finish(struct cpu *cpu, struct tlb_entry *e, uint64_t lin, uint64_t pa)
+{
+	uint64_t none = tlb_tag_none((lin >> 12) & TLB_MASK);
+
 	if (__builtin_expect(cpu->s.dr7 & 0xff, 0)) {
 		/* a data breakpoint watches this page: its accesses go through the slow path (debug.c) */
 		unsigned watch = cpu_debug_watch_page(cpu, lin);
@@ -353,13 +361,13 @@ void mmu_xlate_page(struct cpu *cpu, uint64_t lin, int acc, struct xlat *x)
 	}
 	/*
 	 * A translator on another thread may have made this page a code page
-	 * between the test above and the store of the tag, and then missed
+	 * between the fill's test and the store of the tag, and then missed
 	 * this entry in its sweep (cpu_code_page_added): look again after a
 	 * full fence, so that one of the two sides always sees the other.
 	 */
 	if (cpu->code_granules && e->tag_write != none) {
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		if (cpu_code_page(cpu, wk.pa))
+		if (cpu_code_page(cpu, pa))
 			__atomic_store_n(&e->tag_write, none, __ATOMIC_RELAXED);
 	}
 }
@@ -399,6 +407,8 @@ static void tlb_drop_list(struct cpu *cpu, unsigned g)
 
 void cpu_tlb_flush(struct cpu *cpu)
 {
+	if (cpu->tlb_back)
+		tlb_ctx_back_flush(cpu, false);
 	tlb_drop_list(cpu, 0);
 	cpu->code_gen[0]++;
 }
@@ -412,6 +422,8 @@ void cpu_tlb_flush_all(struct cpu *cpu)
 				tlb_entry_kill(cpu, p, i);
 		memset(cpu->tlbi, 0, sizeof(cpu->tlbi));
 	}
+	if (cpu->tlb_back)
+		tlb_ctx_back_flush(cpu, true);
 	tlb_drop_list(cpu, 0);
 	tlb_drop_list(cpu, 1);
 	cpu->tlb_large_shifts = 0;
@@ -420,29 +432,17 @@ void cpu_tlb_flush_all(struct cpu *cpu)
 	memset(cpu->code_vpages, 0, sizeof(cpu->code_vpages));
 }
 
-/* Drop entry [p][i] if it comes from a large page that covers lin. */
-static void drop_if_covers(struct cpu *cpu, unsigned p, unsigned i, uint64_t lin)
-{
-	const struct tlb_info *ti = &cpu->tlbi[p][i];
-
-	if ((ti->flags & TLBF_LARGE) && ((ti->va ^ lin) >> ti->size_shift) == 0)
-		tlb_entry_kill(cpu, p, i);
-}
-
-void cpu_tlb_flush_page(struct cpu *cpu, uint64_t lin)
+void tlb_kill_page(struct tlb_entry (*tlb)[TLB_SIZE], const struct tlb_info (*tlbi)[TLB_SIZE], uint8_t large_shifts,
+		   uint64_t lin)
 {
 	uint64_t page = lin & ~0xfffull;
+	unsigned idx = (lin >> 12) & TLB_MASK;
 
 	for (unsigned p = 0; p < 2; p++) {
-		struct tlb_entry *e = &cpu->tlb[p][(lin >> 12) & TLB_MASK];
+		struct tlb_entry *e = &tlb[p][idx];
 
 		if (e->tag_read == page || e->tag_write == page || e->tag_exec == page)
-			tlb_entry_kill(cpu, p, (lin >> 12) & TLB_MASK);
-	}
-	/* the translator's target cache may hold an address in this page (or in a large one around it) */
-	if (code_vpage_test(cpu, lin, 0) || code_vpage_test(cpu, lin, 1) || code_vpage_test(cpu, lin, 2)) {
-		cpu->code_gen[0]++;
-		cpu->code_gen[1]++;
+			e->tag_read = e->tag_write = e->tag_exec = tlb_tag_none(idx);
 	}
 	/*
 	 * A large page is held as many 4 KiB entries: drop those of a large
@@ -452,14 +452,32 @@ void cpu_tlb_flush_page(struct cpu *cpu, uint64_t lin)
 	for (unsigned shift = 21; shift <= 30; shift++) {
 		uint64_t first, n;
 
-		if (!((cpu->tlb_large_shifts >> (shift - 21)) & 1))
+		if (!((large_shifts >> (shift - 21)) & 1))
 			continue;
 		n = 1ull << (shift - 12);
 		first = (lin >> shift << shift) >> 12;
 		if (n > TLB_SIZE)
 			n = TLB_SIZE;
 		for (uint64_t v = 0; v < n; v++)
-			for (unsigned p = 0; p < 2; p++)
-				drop_if_covers(cpu, p, (unsigned)((first + v) & TLB_MASK), lin);
+			for (unsigned p = 0; p < 2; p++) {
+				unsigned i = (unsigned)((first + v) & TLB_MASK);
+				const struct tlb_info *ti = &tlbi[p][i];
+
+				if ((ti->flags & TLBF_LARGE) && ((ti->va ^ lin) >> ti->size_shift) == 0)
+					tlb[p][i].tag_read = tlb[p][i].tag_write = tlb[p][i].tag_exec =
+						tlb_tag_none(i);
+			}
+	}
+}
+
+void cpu_tlb_flush_page(struct cpu *cpu, uint64_t lin)
+{
+	tlb_kill_page(cpu->tlb, cpu->tlbi, cpu->tlb_large_shifts, lin);
+	if (cpu->tlb_back)
+		tlb_ctx_back_flush_page(cpu, lin);
+	/* the translator's target cache may hold an address in this page (or in a large one around it) */
+	if (code_vpage_test(cpu, lin, 0) || code_vpage_test(cpu, lin, 1) || code_vpage_test(cpu, lin, 2)) {
+		cpu->code_gen[0]++;
+		cpu->code_gen[1]++;
 	}
 }

@@ -1,20 +1,26 @@
 /*
  * The TLB of each address space (AMD APM vol. 2, 15.16): the host's
  * (ASID 0) and recent guest ASIDs' entries, kept across world switches
- * outside cpu->tlb and swapped in at VMRUN and #VMEXIT.
+ * outside cpu->tlb.
  *
- * The entries stay untagged in cpu->tlb, where the inline lookups of the
- * interpreter and of translated code (which address it absolutely) find
- * them: a hit costs what it always did. A switch copies only the entries
- * the used lists name, out and back, so it costs what the flush it
- * replaces costs, plus as much again per entry kept.
+ * The entries of the running address space stay untagged in cpu->tlb,
+ * where the inline lookups of the interpreter and of translated code
+ * (which address it absolutely) find them: a hit costs what it always
+ * did. Leaving an address space adds the entries the used lists name to
+ * its context, and empties cpu->tlb as a flush did. Entering one makes
+ * its context the running TLB's backing (cpu->tlb_back): the fill takes
+ * an entry back from it on a miss, in place of a walk, and the flushes
+ * of the running TLB reach it too. So a world switch costs what the
+ * entries used since the last one cost, not what the contexts hold.
  *
  * A context is kept with what its entries were computed from: paging
  * registers, nested paging's nCR3 and the host's paging format, the
- * memory map, the breakpoints the entries were filtered for. Entered
- * with other ones it is dropped (or only its non-global entries, for
- * another CR3, as a MOV CR3 would drop them): the architecture lets a
- * TLB forget any entry, so every doubt resolves to a flush.
+ * memory map. Entered with other ones it is dropped (or only its
+ * non-global entries, for another CR3, as a MOV CR3 would drop them): the
+ * architecture lets a TLB forget any entry, so every doubt resolves to a
+ * flush. What may change under a kept entry without a flush, the
+ * breakpoints and the pages that hold code, is checked again when the
+ * entry is taken back, as a fill checks it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +38,10 @@ struct tlb_ctx_key {
 	uint64_t ncr3, hcr4, hefer;	/* nested paging: nCR3 and the host's format (15.25.3) */
 };
 
+/*
+ * A TLB like cpu's: only the entries its used lists name are its own (an
+ * entry at another index is a leftover of an earlier owner of the slot).
+ */
 struct tlb_ctx {
 	bool valid;
 	uint32_t asid;
@@ -39,12 +49,10 @@ struct tlb_ctx {
 	struct tlb_ctx_key key;
 	uint64_t cr3;
 	uint64_t mem_generation;	/* of the memory map the host pointers come from */
-	uint64_t dbg_seen[5];		/* the breakpoints the entries were filtered for (debug.c) */
 	uint8_t large_shifts;
 	unsigned nused[2];
 	uint16_t used[2][2 * TLB_SIZE];
 	uint64_t inuse[2][2 * TLB_SIZE / 64];
-	/* at the indexes of cpu->tlb and cpu->tlbi; only those the lists name mean anything */
 	struct tlb_entry tlb[2][TLB_SIZE];
 	struct tlb_info tlbi[2][TLB_SIZE];
 };
@@ -80,28 +88,28 @@ static struct tlb_ctx *ctx_find(struct cpu *cpu, uint32_t asid)
 	return NULL;
 }
 
-/* Copy the entries the used lists of a TLB name, and the lists, to another (the cpu's or a context's). */
-static void copy_tlb(struct tlb_entry (*tlb)[TLB_SIZE], struct tlb_info (*tlbi)[TLB_SIZE],
-		     uint16_t (*used)[2 * TLB_SIZE], unsigned *nused, uint64_t (*inuse)[2 * TLB_SIZE / 64],
-		     const struct tlb_entry (*from)[TLB_SIZE], const struct tlb_info (*fromi)[TLB_SIZE],
-		     const uint16_t (*fused)[2 * TLB_SIZE], const unsigned *fnused,
-		     const uint64_t (*finuse)[2 * TLB_SIZE / 64])
+static void ctx_drop(struct cpu *cpu, struct tlb_ctx *c)
 {
-	for (unsigned g = 0; g < 2; g++) {
-		nused[g] = fnused[g];
-		memcpy(used[g], fused[g], nused[g] * sizeof(used[g][0]));
-		memcpy(inuse[g], finuse[g], sizeof(inuse[g]));
-		for (unsigned u = 0; u < nused[g]; u++) {
-			unsigned k = used[g][u], p = k / TLB_SIZE, i = k % TLB_SIZE;
+	c->valid = false;
+	if (cpu->tlb_back == c)
+		cpu->tlb_back = NULL;
+}
 
-			tlb[p][i] = from[p][i];
-			tlbi[p][i] = fromi[p][i];
-		}
+/* Drop the entries of list g (0: from non-global pages), as cpu_tlb_flush() does cpu's. */
+static void ctx_drop_list(struct tlb_ctx *c, unsigned g)
+{
+	for (unsigned u = 0; u < c->nused[g]; u++) {
+		unsigned k = c->used[g][u], p = k / TLB_SIZE, i = k % TLB_SIZE;
+
+		c->tlb[p][i].tag_read = c->tlb[p][i].tag_write = c->tlb[p][i].tag_exec = tlb_tag_none(i);
 	}
+	c->nused[g] = 0;
+	memset(c->inuse[g], 0, sizeof(c->inuse[g]));
 }
 
 void cpu_tlb_ctx_free(struct cpu *cpu)
 {
+	cpu->tlb_back = NULL;
 	free(cpu->tlb_ctx);
 	cpu->tlb_ctx = NULL;
 }
@@ -109,22 +117,25 @@ void cpu_tlb_ctx_free(struct cpu *cpu)
 void cpu_tlb_flush_asids(struct cpu *cpu)
 {
 	for (unsigned i = 0; cpu->tlb_ctx && i < TLB_CTX_SLOTS; i++)
-		cpu->tlb_ctx[i].valid = false;
+		ctx_drop(cpu, &cpu->tlb_ctx[i]);
 	cpu_tlb_flush_all(cpu);
 }
 
-void cpu_tlb_ctx_save(struct cpu *cpu, uint32_t asid)
+/* The context to keep `asid` in: the running TLB's backing, else an empty slot, the least recently left first. */
+static struct tlb_ctx *ctx_for_save(struct cpu *cpu, uint32_t asid)
 {
-	struct tlb_ctx *c = ctx_find(cpu, asid);
+	struct tlb_ctx *c = cpu->tlb_back;
 
+	cpu->tlb_back = NULL;
+	if (c && c->asid == asid)
+		return c;
 	if (!cpu->tlb_ctx) {
 		/* (calloc: pages of the slots no entry reaches stay untouched) */
 		cpu->tlb_ctx = calloc(TLB_CTX_SLOTS, sizeof(struct tlb_ctx));
-		if (!cpu->tlb_ctx) {
-			cpu_tlb_flush_all(cpu);	/* nothing kept: as without tags */
-			return;
-		}
+		if (!cpu->tlb_ctx)
+			return NULL;
 	}
+	c = ctx_find(cpu, asid);
 	if (!c) {
 		c = &cpu->tlb_ctx[0];
 		for (unsigned i = 1; i < TLB_CTX_SLOTS && c->valid; i++) {
@@ -134,39 +145,40 @@ void cpu_tlb_ctx_save(struct cpu *cpu, uint32_t asid)
 				c = o;
 		}
 	}
+	c->nused[0] = c->nused[1] = 0;
+	memset(c->inuse, 0, sizeof(c->inuse));
+	c->large_shifts = 0;
+	return c;
+}
+
+void cpu_tlb_ctx_save(struct cpu *cpu, uint32_t asid)
+{
+	struct tlb_ctx *c = ctx_for_save(cpu, asid);
+
+	if (!c) {
+		cpu_tlb_flush_all(cpu);	/* nothing kept: as without tags */
+		return;
+	}
 	c->valid = true;
 	c->asid = asid;
 	c->stamp = ++cpu->tlb_ctx_clock;
 	key_of(cpu, &c->key);
 	c->cr3 = cpu->s.cr3;
 	c->mem_generation = cpu->mem_generation;
-	memcpy(c->dbg_seen, cpu->dbg_seen, sizeof(c->dbg_seen));
-	c->large_shifts = cpu->tlb_large_shifts;
-	copy_tlb(c->tlb, c->tlbi, c->used, c->nused, c->inuse, cpu->tlb, cpu->tlbi, cpu->tlb_used, cpu->tlb_nused,
-		 cpu->tlb_inuse);
-	cpu_tlb_flush_all(cpu);
-}
-
-/*
- * A write fast path of a page that became one of code while the context
- * was out (block.c, src/jit) was swept from cpu->tlb only: take it away
- * now. After a full fence, as the fill does (paging.c), so that a
- * translator marking a page on another thread either sees the entry in
- * its sweep or is seen here.
- */
-static void recheck_write_tags(struct cpu *cpu)
-{
-	if (cpu->code_granules)
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	c->large_shifts |= cpu->tlb_large_shifts;
+	/* the entries used since the context was entered replace those at their indexes */
 	for (unsigned g = 0; g < 2; g++)
 		for (unsigned u = 0; u < cpu->tlb_nused[g]; u++) {
 			unsigned k = cpu->tlb_used[g][u], p = k / TLB_SIZE, i = k % TLB_SIZE;
-			struct tlb_entry *e = &cpu->tlb[p][i];
-			uint64_t pa = cpu->tlbi[p][i].pa;
 
-			if (e->tag_write != tlb_tag_none(i) && (codemap_test(cpu, pa) || cpu_code_page(cpu, pa)))
-				__atomic_store_n(&e->tag_write, tlb_tag_none(i), __ATOMIC_RELAXED);
+			c->tlb[p][i] = cpu->tlb[p][i];
+			c->tlbi[p][i] = cpu->tlbi[p][i];
+			if (!((c->inuse[g][k / 64] >> (k % 64)) & 1)) {
+				c->inuse[g][k / 64] |= 1ull << (k % 64);
+				c->used[g][c->nused[g]++] = (uint16_t)k;
+			}
 		}
+	cpu_tlb_flush_all(cpu);
 }
 
 void cpu_tlb_ctx_load(struct cpu *cpu, uint32_t asid)
@@ -176,19 +188,15 @@ void cpu_tlb_ctx_load(struct cpu *cpu, uint32_t asid)
 
 	if (!c)
 		return;
-	c->valid = false;	/* its entries are the running ones now */
 	key_of(cpu, &k);
 	/* (the map's own generation: the run loop may not have seen a change yet) */
-	if (!key_eq(&k, &c->key) || c->mem_generation != cpu->mem->generation)
+	if (!key_eq(&k, &c->key) || c->mem_generation != cpu->mem->generation) {
+		ctx_drop(cpu, c);
 		return;
-	/* cpu->tlb is empty: cpu_tlb_ctx_save() flushed it */
-	copy_tlb(cpu->tlb, cpu->tlbi, cpu->tlb_used, cpu->tlb_nused, cpu->tlb_inuse, c->tlb, c->tlbi, c->used, c->nused,
-		 c->inuse);
-	cpu->tlb_large_shifts = c->large_shifts;
-	memcpy(cpu->dbg_seen, c->dbg_seen, sizeof(cpu->dbg_seen));
-	recheck_write_tags(cpu);
+	}
 	if (c->cr3 != cpu->s.cr3)
-		cpu_tlb_flush(cpu);
+		ctx_drop_list(c, 0);
+	cpu->tlb_back = c;	/* cpu->tlb is empty: cpu_tlb_ctx_save() flushed it */
 }
 
 void cpu_tlb_ctx_drop(struct cpu *cpu, uint32_t asid)
@@ -196,23 +204,58 @@ void cpu_tlb_ctx_drop(struct cpu *cpu, uint32_t asid)
 	struct tlb_ctx *c = ctx_find(cpu, asid);
 
 	if (c)
-		c->valid = false;
+		ctx_drop(cpu, c);
 }
 
 void cpu_tlb_ctx_flush_page(struct cpu *cpu, uint32_t asid, uint64_t lin)
 {
 	struct tlb_ctx *c = ctx_find(cpu, asid);
 
-	if (!c)
-		return;
-	/* the entries of the page, or of a large page around it (the lists name every live one) */
-	for (unsigned g = 0; g < 2; g++)
-		for (unsigned u = 0; u < c->nused[g]; u++) {
-			unsigned k = c->used[g][u], p = k / TLB_SIZE, i = k % TLB_SIZE;
-			const struct tlb_info *ti = &c->tlbi[p][i];
+	if (c)
+		tlb_kill_page(c->tlb, c->tlbi, c->large_shifts, lin);
+}
 
-			if (ti->size_shift && ((ti->va ^ lin) >> ti->size_shift) == 0)
-				c->tlb[p][i].tag_read = c->tlb[p][i].tag_write = c->tlb[p][i].tag_exec =
-					tlb_tag_none(i);
-		}
+void tlb_ctx_back_flush(struct cpu *cpu, bool global)
+{
+	if (global)
+		ctx_drop(cpu, cpu->tlb_back);
+	else
+		ctx_drop_list(cpu->tlb_back, 0);
+}
+
+void tlb_ctx_back_flush_page(struct cpu *cpu, uint64_t lin)
+{
+	struct tlb_ctx *c = cpu->tlb_back;
+
+	tlb_kill_page(c->tlb, c->tlbi, c->large_shifts, lin);
+}
+
+bool tlb_ctx_take(struct cpu *cpu, unsigned priv, unsigned idx, uint64_t lin, int acc, struct xlat *x)
+{
+	const struct tlb_ctx *c = cpu->tlb_back;
+	const struct tlb_entry *b = &c->tlb[priv][idx];
+	const struct tlb_info *bi = &c->tlbi[priv][idx];
+	struct tlb_entry *e = &cpu->tlb[priv][idx];
+	unsigned k = priv * TLB_SIZE + idx;
+	uint64_t key = tlb_key(cpu, lin), none = tlb_tag_none(idx);
+	uint64_t tag = (acc & 3) == ACC_WRITE ? b->tag_write : (acc & 3) == ACC_EXEC ? b->tag_exec : b->tag_read;
+
+	if (!(((c->inuse[0][k / 64] | c->inuse[1][k / 64]) >> (k % 64)) & 1) || tag != key)
+		return false;
+	/* a slow path that missed for another reason (a crossing, a clean page): the walk refreshes the entry */
+	if (e->tag_read == key || e->tag_write == key || e->tag_exec == key)
+		return false;
+	*e = *b;
+	/* pages that became code since: stores on the slow path (as the fill makes them) */
+	if (e->tag_write != none && (codemap_test(cpu, bi->pa) || cpu_code_page(cpu, bi->pa)))
+		e->tag_write = none;
+	cpu->tlbi[priv][idx] = *bi;
+	tlb_note_used(cpu, priv, idx, (bi->flags & TLBF_GLOBAL) != 0);
+	if (bi->flags & TLBF_LARGE)
+		cpu->tlb_large_shifts |= (uint8_t)(1u << (bi->size_shift - 21));
+	x->pa = bi->pa;
+	x->flags = bi->flags;
+	x->addend = b->host - (uintptr_t)(lin & ~0xfffull);
+	tlb_fill_finish(cpu, e, lin, bi->pa);
+	return true;
 }

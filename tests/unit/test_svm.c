@@ -625,6 +625,35 @@ static void test_asid_kept(void **state)
 	expect_read(HOST_VA, 0x11110000, false);
 }
 
+/*
+ * The kept entries come back as they are missed; those not missed in a
+ * run stay kept through the next switch. Flushes in the guest reach the
+ * entries not taken back yet: INVLPG (its page), MOV CR3 (non-global
+ * ones), a paging-mode change (all).
+ */
+static void test_asid_taken_back(void **state)
+{
+	vmrun(1, G1_PD, 0);
+	expect_read(GVA, 0xaaaa, true);
+	expect_read(GVA + 0x1000, 0, true);
+	vmexit();
+	run_read(1, G1_PD, 0, GVA, 0xaaaa, false);
+	run_read(1, G1_PD, 0, GVA + 0x1000, 0, false);
+	vmrun(1, G1_PD, 0);
+	cpu_tlb_flush_page(cpu, GVA);
+	expect_read(GVA, 0xaaaa, true);
+	expect_read(GVA + 0x1000, 0, false);
+	vmexit();
+	vmrun(1, G1_PD, 0);
+	cpu_write_cr(cpu, 3, G1_PD);
+	expect_read(GVA + 0x1000, 0, true);
+	vmexit();
+	vmrun(1, G1_PD, 0);
+	cpu_tlb_flush_all(cpu);
+	expect_read(GVA, 0xaaaa, true);
+	vmexit();
+}
+
 /* Two ASIDs, one virtual address: each sees its own mapping, with no walk after the first. */
 static void test_asid_two(void **state)
 {
@@ -761,6 +790,7 @@ static void test_asid_code_page(void **state)
 	vmexit();
 	granules[PAGE_A >> 12] = 1;
 	vmrun(1, G1_PD, 0);
+	expect_read(GVA, 0xaaaa, false);
 	assert_int_equal(cpu->tlb[0][idx].tag_read, GVA);
 	assert_int_equal(cpu->tlb[0][idx].tag_write, tlb_tag_none(idx));
 	vmexit();
@@ -784,6 +814,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_np_host_pae, setup_np, teardown_np),
 		cmocka_unit_test_setup_teardown(test_np_faults, setup_np, teardown_np),
 		cmocka_unit_test_setup_teardown(test_asid_kept, setup_asid, teardown_np),
+		cmocka_unit_test_setup_teardown(test_asid_taken_back, setup_asid, teardown_np),
 		cmocka_unit_test_setup_teardown(test_asid_two, setup_asid, teardown_np),
 		cmocka_unit_test_setup_teardown(test_asid_invlpga, setup_asid, teardown_np),
 		cmocka_unit_test_setup_teardown(test_asid_dropped, setup_asid, teardown_np),
