@@ -118,8 +118,6 @@ static void vmexit(struct cpu *cpu, uint64_t code, uint64_t info1, uint64_t info
 	struct cpu_state *s = &cpu->s;
 	uint64_t vmcb = v->vmcb, vintr, int_state;
 
-	/* the guest's TLB is kept for its ASID, as it is (15.16) */
-	cpu_tlb_ctx_save(cpu, v->asid);
 	/* the guest state, as VMRUN loaded it and the guest left it */
 	for (int i = RV_ES; i <= RV_DS; i++)
 		vmcb_put_seg(cpu, vmcb + VMCB_SEG + 16 * (unsigned)i, &s->seg[i]);
@@ -149,6 +147,8 @@ static void vmexit(struct cpu *cpu, uint64_t code, uint64_t info1, uint64_t info
 		put_insn_bytes(cpu, vmcb);
 	/* an injected event was taken (or is in EXITINTINFO): the V bit is cleared (APM 15.20) */
 	vmcb_wr(cpu, vmcb, VMCB_EVENTINJ, 0, 8);
+	/* the guest's TLB is kept for its ASID, as it is (15.16), the instruction bytes' fetch included */
+	cpu_tlb_ctx_save(cpu, v->asid);
 	if (v->np) {
 		/* the guest's PAT is G_PAT; the host's comes back (15.25.8) */
 		vmcb_wr(cpu, vmcb, VMCB_GPAT, s->pat, 8);

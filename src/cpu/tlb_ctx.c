@@ -186,6 +186,9 @@ void cpu_tlb_ctx_load(struct cpu *cpu, uint32_t asid)
 	struct tlb_ctx *c = ctx_find(cpu, asid);
 	struct tlb_ctx_key k;
 
+	/* cpu_tlb_ctx_save() emptied cpu->tlb; a fill since (of the state left) must not stay */
+	if (cpu->tlb_nused[0] || cpu->tlb_nused[1])
+		cpu_tlb_flush_all(cpu);
 	if (!c)
 		return;
 	key_of(cpu, &k);
@@ -196,7 +199,7 @@ void cpu_tlb_ctx_load(struct cpu *cpu, uint32_t asid)
 	}
 	if (c->cr3 != cpu->s.cr3)
 		ctx_drop_list(c, 0);
-	cpu->tlb_back = c;	/* cpu->tlb is empty: cpu_tlb_ctx_save() flushed it */
+	cpu->tlb_back = c;
 }
 
 void cpu_tlb_ctx_drop(struct cpu *cpu, uint32_t asid)

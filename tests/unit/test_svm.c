@@ -654,6 +654,25 @@ static void test_asid_taken_back(void **state)
 	vmexit();
 }
 
+/*
+ * A #PF exit fetches the guest's instruction bytes (decode assists)
+ * through the guest's tables: those entries go with the guest's TLB, not
+ * into the host's.
+ */
+static void test_asid_exit_fetch(void **state)
+{
+	wr32(GVA, 0x4444);			/* the host's (1:1) page at GVA */
+	expect_read(GVA, 0x4444, true);
+	vmcb_guest(1, G1_PD, 0);
+	wr64(VMCB_PA + 0x578, GVA);		/* RIP */
+	vmrun_as_is();
+	svm_vmexit(cpu, SVM_EXIT_EXCP_BASE + EXC_PF, 0, 0, 0);
+	assert_int_equal(rd32(VMCB_PA + 0xd0) & 0xff, 15);	/* the bytes were fetched */
+	expect_read(GVA, 0x4444, false);
+	/* and the guest has them */
+	read_run(GVA, 0xaaaa, false);
+}
+
 /* Two ASIDs, one virtual address: each sees its own mapping, with no walk after the first. */
 static void test_asid_two(void **state)
 {
@@ -815,6 +834,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_np_faults, setup_np, teardown_np),
 		cmocka_unit_test_setup_teardown(test_asid_kept, setup_asid, teardown_np),
 		cmocka_unit_test_setup_teardown(test_asid_taken_back, setup_asid, teardown_np),
+		cmocka_unit_test_setup_teardown(test_asid_exit_fetch, setup_asid, teardown_np),
 		cmocka_unit_test_setup_teardown(test_asid_two, setup_asid, teardown_np),
 		cmocka_unit_test_setup_teardown(test_asid_invlpga, setup_asid, teardown_np),
 		cmocka_unit_test_setup_teardown(test_asid_dropped, setup_asid, teardown_np),
