@@ -478,6 +478,7 @@ struct cpu {
 	 * code_vpages (hashed virtual page numbers the translator marks).
 	 */
 	uint32_t code_gen[2];
+	uint32_t code_gen_clock;	/* the last generation handed out: each new one is unique */
 	uint64_t code_vpages[64];
 	/* A cpu_rmw_ptr() pointer into translated code: the store cpu_rmw_done() reports. */
 	uint64_t rmw_code_pa;

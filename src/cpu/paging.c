@@ -410,7 +410,7 @@ void cpu_tlb_flush(struct cpu *cpu)
 	if (cpu->tlb_back)
 		tlb_ctx_back_flush(cpu, false);
 	tlb_drop_list(cpu, 0);
-	cpu->code_gen[0]++;
+	cpu->code_gen[0] = ++cpu->code_gen_clock;
 }
 
 void cpu_tlb_flush_all(struct cpu *cpu)
@@ -427,8 +427,8 @@ void cpu_tlb_flush_all(struct cpu *cpu)
 	tlb_drop_list(cpu, 0);
 	tlb_drop_list(cpu, 1);
 	cpu->tlb_large_shifts = 0;
-	cpu->code_gen[0]++;
-	cpu->code_gen[1]++;
+	cpu->code_gen[0] = ++cpu->code_gen_clock;
+	cpu->code_gen[1] = ++cpu->code_gen_clock;
 	memset(cpu->code_vpages, 0, sizeof(cpu->code_vpages));
 }
 
@@ -477,7 +477,7 @@ void cpu_tlb_flush_page(struct cpu *cpu, uint64_t lin)
 		tlb_ctx_back_flush_page(cpu, lin);
 	/* the translator's target cache may hold an address in this page (or in a large one around it) */
 	if (code_vpage_test(cpu, lin, 0) || code_vpage_test(cpu, lin, 1) || code_vpage_test(cpu, lin, 2)) {
-		cpu->code_gen[0]++;
-		cpu->code_gen[1]++;
+		cpu->code_gen[0] = ++cpu->code_gen_clock;
+		cpu->code_gen[1] = ++cpu->code_gen_clock;
 	}
 }

@@ -21,6 +21,13 @@
  * flush. What may change under a kept entry without a flush, the
  * breakpoints and the pages that hold code, is checked again when the
  * entry is taken back, as a fill checks it.
+ *
+ * The translator's target cache (indirect branches by virtual address)
+ * is valid while cpu->code_gen is the one its entries were made under: a
+ * context keeps the generations and code_vpages it was left with, and
+ * gets them back when it is entered untouched, so the host's returns and
+ * indirect calls still hit after an L2 ran. Generations are unique (a
+ * clock): those of another address space never match.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +37,8 @@
 
 /* Address spaces kept besides the running one; the least recently left goes first. */
 #define TLB_CTX_SLOTS 8
+/* Contexts whose entries in use are at most this many are loaded whole (cpu_tlb_ctx_load). */
+#define TLB_CTX_EAGER 1024
 
 /* The paging state a context's entries were computed from, CR3 apart (tlb_ctx.cr3). */
 struct tlb_ctx_key {
@@ -50,6 +59,9 @@ struct tlb_ctx {
 	uint64_t cr3;
 	uint64_t mem_generation;	/* of the memory map the host pointers come from */
 	uint8_t large_shifts;
+	bool code_gen_kept;		/* code_gen and code_vpages hold: nothing was dropped since the save */
+	uint32_t code_gen[2];
+	uint64_t code_vpages[64];
 	unsigned nused[2];
 	uint16_t used[2][2 * TLB_SIZE];
 	uint64_t inuse[2][2 * TLB_SIZE / 64];
@@ -91,6 +103,7 @@ static struct tlb_ctx *ctx_find(struct cpu *cpu, uint32_t asid)
 static void ctx_drop(struct cpu *cpu, struct tlb_ctx *c)
 {
 	c->valid = false;
+	c->code_gen_kept = false;
 	if (cpu->tlb_back == c)
 		cpu->tlb_back = NULL;
 }
@@ -103,6 +116,7 @@ static void ctx_drop_list(struct tlb_ctx *c, unsigned g)
 
 		c->tlb[p][i].tag_read = c->tlb[p][i].tag_write = c->tlb[p][i].tag_exec = tlb_tag_none(i);
 	}
+	c->code_gen_kept = false;
 	c->nused[g] = 0;
 	memset(c->inuse[g], 0, sizeof(c->inuse[g]));
 }
@@ -166,6 +180,10 @@ void cpu_tlb_ctx_save(struct cpu *cpu, uint32_t asid)
 	c->cr3 = cpu->s.cr3;
 	c->mem_generation = cpu->mem_generation;
 	c->large_shifts |= cpu->tlb_large_shifts;
+	/* what the target cache's entries of this address space were made under */
+	memcpy(c->code_gen, cpu->code_gen, sizeof(c->code_gen));
+	memcpy(c->code_vpages, cpu->code_vpages, sizeof(c->code_vpages));
+	c->code_gen_kept = true;
 	/* the entries used since the context was entered replace those at their indexes */
 	for (unsigned g = 0; g < 2; g++)
 		for (unsigned u = 0; u < cpu->tlb_nused[g]; u++) {
@@ -179,6 +197,31 @@ void cpu_tlb_ctx_save(struct cpu *cpu, uint32_t asid)
 			}
 		}
 	cpu_tlb_flush_all(cpu);
+}
+
+/*
+ * Entry [priv][idx] of c back in cpu->tlb, checked again as a fill checks
+ * a new one; without the fill's second look at the code pages (after a
+ * fence: tlb_fill_finish) when `batch`, for the caller to make once for
+ * all the entries it takes.
+ */
+static void take_back(struct cpu *cpu, const struct tlb_ctx *c, unsigned priv, unsigned idx, uint64_t lin,
+		      bool batch)
+{
+	const struct tlb_info *bi = &c->tlbi[priv][idx];
+	struct tlb_entry *e = &cpu->tlb[priv][idx];
+	uint64_t none = tlb_tag_none(idx);
+
+	*e = c->tlb[priv][idx];
+	/* pages that became code since: stores on the slow path (as the fill makes them) */
+	if (e->tag_write != none && (codemap_test(cpu, bi->pa) || cpu_code_page(cpu, bi->pa)))
+		e->tag_write = none;
+	cpu->tlbi[priv][idx] = *bi;
+	tlb_note_used(cpu, priv, idx, (bi->flags & TLBF_GLOBAL) != 0);
+	if (bi->flags & TLBF_LARGE)
+		cpu->tlb_large_shifts |= (uint8_t)(1u << (bi->size_shift - 21));
+	if (!batch)
+		tlb_fill_finish(cpu, e, lin, bi->pa);
 }
 
 void cpu_tlb_ctx_load(struct cpu *cpu, uint32_t asid)
@@ -197,9 +240,46 @@ void cpu_tlb_ctx_load(struct cpu *cpu, uint32_t asid)
 		ctx_drop(cpu, c);
 		return;
 	}
+	if (c->code_gen_kept) {
+		/* another CR3: as a MOV CR3, a new generation for the non-global pages */
+		cpu->code_gen[0] = c->cr3 == cpu->s.cr3 ? c->code_gen[0] : ++cpu->code_gen_clock;
+		cpu->code_gen[1] = c->code_gen[1];
+		memcpy(cpu->code_vpages, c->code_vpages, sizeof(cpu->code_vpages));
+	}
 	if (c->cr3 != cpu->s.cr3)
 		ctx_drop_list(c, 0);
 	cpu->tlb_back = c;
+	/*
+	 * A small working set (what the last visit used) comes back at once:
+	 * taken on a miss, each entry costs translated code a slow path,
+	 * which is most of an L2 exit's round trip through a hypervisor.
+	 */
+	if (c->nused[0] + c->nused[1] > TLB_CTX_EAGER)
+		return;
+	for (unsigned g = 0; g < 2; g++)
+		for (unsigned u = 0; u < c->nused[g]; u++) {
+			unsigned e = c->used[g][u], p = e / TLB_SIZE, i = e % TLB_SIZE;
+
+			take_back(cpu, c, p, i, c->tlbi[p][i].va, true);
+		}
+	/* the fill's second look (tlb_fill_finish), with one fence for them all */
+	if (__builtin_expect(cpu->s.dr7 & 0xff, 0)) {
+		for (unsigned g = 0; g < 2; g++)
+			for (unsigned u = 0; u < cpu->tlb_nused[g]; u++) {
+				unsigned e = cpu->tlb_used[g][u], p = e / TLB_SIZE, i = e % TLB_SIZE;
+
+				tlb_fill_finish(cpu, &cpu->tlb[p][i], cpu->tlbi[p][i].va, cpu->tlbi[p][i].pa);
+			}
+	} else if (cpu->code_granules) {
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		for (unsigned g = 0; g < 2; g++)
+			for (unsigned u = 0; u < cpu->tlb_nused[g]; u++) {
+				unsigned e = cpu->tlb_used[g][u], p = e / TLB_SIZE, i = e % TLB_SIZE;
+
+				if (cpu->tlb[p][i].tag_write != tlb_tag_none(i) && cpu_code_page(cpu, cpu->tlbi[p][i].pa))
+					__atomic_store_n(&cpu->tlb[p][i].tag_write, tlb_tag_none(i), __ATOMIC_RELAXED);
+			}
+	}
 }
 
 void cpu_tlb_ctx_drop(struct cpu *cpu, uint32_t asid)
@@ -214,8 +294,10 @@ void cpu_tlb_ctx_flush_page(struct cpu *cpu, uint32_t asid, uint64_t lin)
 {
 	struct tlb_ctx *c = ctx_find(cpu, asid);
 
-	if (c)
+	if (c) {
 		tlb_kill_page(c->tlb, c->tlbi, c->large_shifts, lin);
+		c->code_gen_kept = false;
+	}
 }
 
 void tlb_ctx_back_flush(struct cpu *cpu, bool global)
@@ -240,7 +322,7 @@ bool tlb_ctx_take(struct cpu *cpu, unsigned priv, unsigned idx, uint64_t lin, in
 	const struct tlb_info *bi = &c->tlbi[priv][idx];
 	struct tlb_entry *e = &cpu->tlb[priv][idx];
 	unsigned k = priv * TLB_SIZE + idx;
-	uint64_t key = tlb_key(cpu, lin), none = tlb_tag_none(idx);
+	uint64_t key = tlb_key(cpu, lin);
 	uint64_t tag = (acc & 3) == ACC_WRITE ? b->tag_write : (acc & 3) == ACC_EXEC ? b->tag_exec : b->tag_read;
 
 	if (!(((c->inuse[0][k / 64] | c->inuse[1][k / 64]) >> (k % 64)) & 1) || tag != key)
@@ -248,17 +330,9 @@ bool tlb_ctx_take(struct cpu *cpu, unsigned priv, unsigned idx, uint64_t lin, in
 	/* a slow path that missed for another reason (a crossing, a clean page): the walk refreshes the entry */
 	if (e->tag_read == key || e->tag_write == key || e->tag_exec == key)
 		return false;
-	*e = *b;
-	/* pages that became code since: stores on the slow path (as the fill makes them) */
-	if (e->tag_write != none && (codemap_test(cpu, bi->pa) || cpu_code_page(cpu, bi->pa)))
-		e->tag_write = none;
-	cpu->tlbi[priv][idx] = *bi;
-	tlb_note_used(cpu, priv, idx, (bi->flags & TLBF_GLOBAL) != 0);
-	if (bi->flags & TLBF_LARGE)
-		cpu->tlb_large_shifts |= (uint8_t)(1u << (bi->size_shift - 21));
+	take_back(cpu, c, priv, idx, lin, false);
 	x->pa = bi->pa;
 	x->flags = bi->flags;
 	x->addend = b->host - (uintptr_t)(lin & ~0xfffull);
-	tlb_fill_finish(cpu, e, lin, bi->pa);
 	return true;
 }

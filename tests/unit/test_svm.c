@@ -626,6 +626,35 @@ static void test_asid_kept(void **state)
 }
 
 /*
+ * Entering a kept context with a small working set puts its entries back
+ * in cpu->tlb at once (where translated code's inline checks see them),
+ * and gives back the target cache's generations it was left with; an
+ * INVLPGA into it while it is kept takes them away (new ones).
+ */
+static void test_asid_eager_code_gen(void **state)
+{
+	const struct tlb_entry *e = &cpu->tlb[0][(HOST_VA >> 12) & (TLB_SIZE - 1)];
+	uint32_t g0, g1;
+
+	expect_read(HOST_VA, 0x11110000, true);
+	g0 = cpu->code_gen[0];
+	g1 = cpu->code_gen[1];
+	vmrun(1, G1_PD, 0);
+	assert_int_not_equal(cpu->code_gen[0], g0);
+	assert_int_not_equal(cpu->code_gen[1], g1);
+	vmexit();
+	assert_int_equal(e->tag_read, HOST_VA & ~0xfffull);
+	assert_int_equal(cpu->code_gen[0], g0);
+	assert_int_equal(cpu->code_gen[1], g1);
+	expect_read(HOST_VA, 0x11110000, false);
+	vmrun(1, G1_PD, 0);
+	invlpga(HOST_VA, 0);
+	vmexit();
+	assert_int_not_equal(cpu->code_gen[0], g0);
+	expect_read(HOST_VA, 0x11110000, true);
+}
+
+/*
  * The kept entries come back as they are missed; those not missed in a
  * run stay kept through the next switch. Flushes in the guest reach the
  * entries not taken back yet: INVLPG (its page), MOV CR3 (non-global
@@ -840,6 +869,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_asid_dropped, setup_asid, teardown_np),
 		cmocka_unit_test_setup_teardown(test_asid_ncr3, setup_asid, teardown_np),
 		cmocka_unit_test_setup_teardown(test_asid_code_page, setup_asid, teardown_np),
+		cmocka_unit_test_setup_teardown(test_asid_eager_code_gen, setup_asid, teardown_np),
 	};
 
 	return cmocka_run_group_tests_name("svm", tests, NULL, NULL);
