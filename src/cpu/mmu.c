@@ -366,6 +366,17 @@ uint64_t cpu_phys_read(struct cpu *cpu, uint64_t pa, unsigned size)
 
 void cpu_phys_write(struct cpu *cpu, uint64_t pa, uint64_t v, unsigned size)
 {
+	const struct cpu_mem_slot *slot = cpu_memmap_find(cpu->mem, pa);
+
+	/* within one page of RAM (a VMCB field, say): one copy, one look at the code maps */
+	if (likely(slot && slot->kind == CPU_SLOT_RAM && pa + size <= slot->gpa + slot->size &&
+		   (pa & 0xfff) + size <= 4096)) {
+		memcpy(slot->host + (pa - slot->gpa), &v, size);
+		if (codemap_test(cpu, pa))
+			cpu->bcache->epoch++;	/* blocks compare their bytes again (block.h) */
+		cpu_note_store(cpu, pa, size);
+		return;
+	}
 	for (unsigned i = 0; i < size; i++) {
 		const struct cpu_mem_slot *s = cpu_memmap_find(cpu->mem, pa + i);
 
