@@ -656,11 +656,18 @@ bool tr_native(struct tr *t)
 	case 0x90 ... 0x97:
 		/*
 		 * PAUSE is nothing here, but a guest of nested SVM may intercept
-		 * it (APM vol. 2, chapter 15, "Pause Intercept Filtering"): then the
-		 * interpreter runs it.
+		 * it (APM vol. 2, chapter 15, "Pause Intercept Filtering"): in
+		 * guest mode the slow path runs it in the interpreter.
 		 */
-		if (op == 0x90 && (in->prefix & PFX_REP))
-			return !t->cpu->svm_offered;
+		if (op == 0x90 && (in->prefix & PFX_REP)) {
+			if (t->cpu->svm_offered) {
+				tr_flags_to_ctx(t);
+				emit_alu_imm(&t->e, 1, 7, xabs(&t->cpu->svm.guest), 0);
+				tr_jcc_slow(t, 5);
+				t->host_valid = false;
+			}
+			return true;
+		}
 		return xchg_acc(t);
 	case 0x98: case 0x99: case 0x9e: case 0x9f: case 0xf5: case 0xf8: case 0xf9:
 		return plain(t);
