@@ -5,6 +5,7 @@
 #define MSR_PATCH_LEVEL     0x0000008bu
 #define MSR_MCG_CAP         0x00000179u
 #define MSR_MCG_STATUS      0x0000017au
+#define MSR_DEBUGCTL        0x000001d9u
 #define MSR_MTRR_FIX16K_80000 0x00000258u
 #define MSR_MTRR_FIX16K_A0000 0x00000259u
 #define MSR_MTRR_FIX4K_C0000  0x00000268u
@@ -154,6 +155,13 @@ bool cpu_rdmsr(struct cpu *cpu, uint32_t index, uint64_t *value)
 	case MSR_MCG_CAP: *value = 0; return true;	/* no banks */
 	case MSR_MCG_STATUS: *value = s->mcg_status; return true;
 	case MSR_PATCH_LEVEL: *value = 0; return true;
+	/*
+	 * DebugCtl (APM vol. 2, 13.1.1.6) is on every AMD64 CPU, and KVM reads
+	 * it on each VMRUN to restore it after. Branch recording (LBR) and
+	 * single-step on branches (BTF) are not modelled: it reads 0 and only
+	 * 0 may be written.
+	 */
+	case MSR_DEBUGCTL: *value = 0; return true;
 	case MSR_HWCR: *value = s->hwcr_xor ^ HWCR_RESET; return true;
 	case MSR_SYSCFG: *value = 0; return true;	/* no TOM2, no SME */
 	case MSR_INT_PENDING: *value = 0; return true;	/* no C1E */
@@ -255,6 +263,8 @@ bool cpu_wrmsr(struct cpu *cpu, uint32_t index, uint64_t v)
 	case MSR_MCG_STATUS:
 		s->mcg_status = v;
 		return true;
+	case MSR_DEBUGCTL:
+		return v == 0;
 	case MSR_HWCR:
 		s->hwcr_xor = v ^ HWCR_RESET;
 		return true;
