@@ -18,7 +18,8 @@
 ;   - EVENTINJ: an external interrupt and a #GP with error code through L2's
 ;     IDT (not subject to the #GP intercept); an injected interrupt whose
 ;     IDT entry is empty: #VMEXIT(#GP) with the event in EXITINTINFO; so
-;     for an injected #SS (the #GP exits before it would make a #DF)
+;     for an injected #SS (the #GP exits before it would make a #DF); in the
+;     APM build, an injected #BP and INT n return to NextRIP
 ;   - a 64-bit L2 while L1 stays in pm32: CS.L with CS.D is VMEXIT_INVALID;
 ;     CPUID (64-bit RAX saved), IN (EXITINFO1)
 ;   - a self-NMI waits while GIF = 0, until STGI; an L2's self-NMI with the
@@ -560,6 +561,37 @@ _start:
 .ss_err:
         EXPECT dword [VMCB + V_EXITINTINFO], 0x80000B0C, "EXITINTINFO of the #SS"
 
+%ifdef WITH_APM
+        ; With NRIPS an injected INTn, and #BP or #OF injected as an exception,
+        ; push NextRIP as their return address (KVM's nested.c; its
+        ; svm_nested_soft_inject_test). QEMU 7.2 pushes RIP. l2_gp13 keeps the
+        ; top of its stack: for these the return EIP.
+        mov eax, l2_gp13
+        mov ebx, 3
+        call set_l2_gate
+        mov eax, l2_gp13
+        mov ebx, 0x32
+        call set_l2_gate
+        mov dword [VMCB + V_EVENTINJ], 0x80000303       ; valid, exception, #BP
+        mov dword [VMCB + V_NRIP], s_inj_next
+        mov dword [VMCB + V_RIP], s_inj
+        mov dword [VMCB + V_RSP], L2_STACK
+        mov eax, VMCB
+        vmrun
+        stgi
+        EXPECT dword [VMCB + V_EXITCODE], 0x78, "inject #BP: not at the handler's HLT"
+        EXPECT dword [l2_err], s_inj_next, "inject #BP: return address not NextRIP"
+        mov dword [VMCB + V_EVENTINJ], 0x80000432       ; valid, software interrupt 0x32
+        mov dword [VMCB + V_NRIP], s_inj_next
+        mov dword [VMCB + V_RIP], s_inj
+        mov dword [VMCB + V_RSP], L2_STACK
+        mov eax, VMCB
+        vmrun
+        stgi
+        EXPECT dword [VMCB + V_EXITCODE], 0x78, "inject INT 0x32: not at the handler's HLT"
+        EXPECT dword [l2_err], s_inj_next, "inject INT 0x32: return address not NextRIP"
+
+%endif
 
         ; ---- a 64-bit L2 (long mode of its own, L1 stays pm32): 4-level tables, 2 MiB pages ----
         mov edi, L2_PML4
@@ -977,6 +1009,8 @@ l2_int30:
 l2_gp13:
         pop eax
         mov [l2_err], eax
+        hlt
+s_inj_next:
         hlt
 
         align 4
