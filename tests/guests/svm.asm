@@ -20,6 +20,7 @@
 ;     IDT entry is empty: #VMEXIT(#GP) with the event in EXITINTINFO; so
 ;     for an injected #SS (the #GP exits before it would make a #DF); in the
 ;     APM build, an injected #BP and INT n return to NextRIP
+;   - (APM build) DR7.GD: MOV from DR0 is a #DB ahead of its intercept
 ;   - a 64-bit L2 while L1 stays in pm32: CS.L with CS.D is VMEXIT_INVALID;
 ;     CPUID (64-bit RAX saved), IN (EXITINFO1)
 ;   - a self-NMI waits while GIF = 0, until STGI; an L2's self-NMI with the
@@ -591,6 +592,24 @@ _start:
         EXPECT dword [VMCB + V_EXITCODE], 0x78, "inject INT 0x32: not at the handler's HLT"
         EXPECT dword [l2_err], s_inj_next, "inject INT 0x32: return address not NextRIP"
 
+        ; DR7.GD: MOV from DR0 is a #DB fault ahead of its DR0-read intercept
+        ; (APM 15.9: simple exceptions first; KVM's debug_regs selftest).
+        ; QEMU 7.2 has no DR7.GD.
+        or dword [VMCB + V_ICPT_DR], 1                  ; DR0 read
+        or dword [VMCB + V_ICPT_EXC], 1 << 1            ; #DB
+        mov dword [VMCB + V_DR7], 0x2400                ; GD
+        mov dword [VMCB + V_RIP], s_drgd
+        mov dword [VMCB + V_RSP], L2_STACK
+        mov eax, VMCB
+        vmrun
+        stgi
+        EXPECT dword [VMCB + V_EXITCODE], 0x41, "MOV from DR0 with DR7.GD: not #DB"
+        EXPECT dword [VMCB + V_RIP], s_drgd, "#DB of DR7.GD: not a fault"
+        test dword [VMCB + V_DR6], 1 << 13
+        jnz .bd
+        FAIL "#DB of DR7.GD: DR6.BD clear"
+.bd:
+        mov dword [VMCB + V_DR7], 0x400
 %endif
 
         ; ---- a 64-bit L2 (long mode of its own, L1 stays pm32): 4-level tables, 2 MiB pages ----
@@ -1011,6 +1030,8 @@ l2_gp13:
         mov [l2_err], eax
         hlt
 s_inj_next:
+        hlt
+s_drgd: mov eax, dr0
         hlt
 
         align 4
