@@ -17,7 +17,8 @@
 #
 # Environment: RINGVM (default build/ringvm), BUILD (for the logs),
 # KVM_SELFTESTS_TIMEOUT seconds for the whole run (default 2400),
-# KVM_SELFTESTS_TEST_TIMEOUT seconds per test in the guest (default 300),
+# KVM_SELFTESTS_TEST_TIMEOUT seconds per test in the guest (default 300:
+# rseq_test, the slowest that passes, takes about 250),
 # KVM_SELFTESTS_ONLY=name,name to run only those (the others are not checked),
 # KVM_SELFTESTS_QUICK=1 to leave out the slow ones (those of $slow below,
 # seconds to minutes each): the rest boot and run in about a minute, the
@@ -40,8 +41,8 @@ MEM=${KVM_SELFTESTS_MEM:-2G}
 CPUS=${KVM_SELFTESTS_CPUS:-2}
 ONLY=${KVM_SELFTESTS_ONLY:-}
 known="$here/kvm-selftests-known.txt"
-# Over ten seconds each on the soft CPU, or timing out (rseq_test), or timed
-# against the host's clock (xapic_ipi_test).
+# Over ten seconds each on the soft CPU (rseq_test about 250), or timing
+# out, or timed against the host's clock (xapic_ipi_test).
 slow="demand_paging_test dirty_log_test dirty_log_perf_test kvm_page_table_test
 memslot_modification_stress_test memslot_perf_test set_memory_region_test
 max_guest_memory_test rseq_test xapic_ipi_test hardware_disable_test"
