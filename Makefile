@@ -75,7 +75,7 @@ test-unit: $(UNIT_BIN)
 asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 \
 	  SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
-	  LINUX_SHELL_CONFIGS=64:2 LINUX_SELFTESTS=0 test
+	  LINUX_SHELL_CONFIGS=64:2 LINUX_SELFTESTS=0 LINUX_KVM_SELFTESTS=0 test
 
 deps:
 	scripts/deps
@@ -96,8 +96,9 @@ demo-modes: deps all
 	$(BUILD)/ringvm run --kernel $(BUILD)/guests/modes.bin --debug-exit --stats; \
 	  status=$$?; [ $$status -eq 33 ] && echo "demo guest passed" || { echo "demo guest ended with status $$status"; exit 1; }
 
-# Longer runs than CI's budget allows: long fuzzing, more oracle cases.
-test-long: fuzz-long
+# Longer runs than CI's budget allows: long fuzzing, more oracle cases, the
+# whole set of the kernel's KVM selftests.
+test-long: fuzz-long test-kvm-selftests
 
 clean:
 	rm -rf build build-asan build-*

@@ -71,7 +71,6 @@ struct cpu_state {
 	uint64_t mtrr_def_type, mtrr_fixed[11], mtrr_var[16];
 	uint64_t hwcr_xor;	/* AMD HWCR XOR its reset value (so a zeroed state is the reset state) */
 	uint64_t mcg_status;
-	uint64_t debugctl;	/* DebugCtl MSR (msr.c) */
 
 	struct cpu_fpu fpu;
 };

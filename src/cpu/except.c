@@ -366,6 +366,17 @@ void cpu_deliver_event(struct cpu *cpu, int vector, enum event_kind kind, bool h
 		}
 		enum exc_class first = k == EV_EXCEPTION ? exc_class_of(vec) : CLASS_BENIGN;
 		enum exc_class second = exc_class_of(nv);
+		intinfo = svm_intinfo(vec, k, he && cpu->mode != MODE_REAL, err);
+		/*
+		 * A guest's host sees the fault itself if it intercepts it, with
+		 * the event being delivered in EXITINTINFO (APM 15.7.2), before
+		 * the two make a #DF or a triple fault (as KVM's nested SVM and
+		 * QEMU do; KVM's nested_exceptions_test checks it).
+		 */
+		if (__builtin_expect(cpu->svm.guest, 0) &&
+		    svm_event_intercepted(cpu, nv, EV_EXCEPTION, cpu->exc_has_error && cpu->mode != MODE_REAL,
+					  cpu->exc_error, intinfo))
+			delivery_switch(cpu, outer);
 		if (k == EV_EXCEPTION && vec == EXC_DF) {
 			/* a guest's triple fault is the host's business when it intercepts shutdown (APM 15.12) */
 			if (cpu->svm.guest && (cpu->svm.icpt_misc1 >> SVM_I_SHUTDOWN & 1)) {
@@ -376,7 +387,6 @@ void cpu_deliver_event(struct cpu *cpu, int vector, enum event_kind kind, bool h
 			delivery_abort(cpu, outer);
 			return;
 		}
-		intinfo = svm_intinfo(vec, k, he && cpu->mode != MODE_REAL, err);
 		if ((first == CLASS_CONTRIB && second == CLASS_CONTRIB) ||
 		    (first == CLASS_PF && second != CLASS_BENIGN)) {
 			vec = EXC_DF;

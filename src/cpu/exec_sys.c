@@ -82,7 +82,12 @@ static unsigned dr_index(struct cpu *cpu, const struct insn *in)
 	return dr;
 }
 
-/* DR7.GD: any MOV DR is a #DB fault with DR6.BD, ahead of the access (SDM vol. 3, 17.2.4). */
+/*
+ * DR7.GD: any MOV DR is a #DB fault with DR6.BD, ahead of the access (SDM
+ * vol. 3, 17.2.4). Like the #UD of DR4/DR5 it comes before the DR
+ * intercept (APM vol. 2, 15.9: simple exceptions first); a VMM debugging
+ * its guest counts on it (KVM's debug_regs selftest, DR7.GD case).
+ */
 static void check_general_detect(struct cpu *cpu)
 {
 	if (cpu->s.dr7 & (1u << 13)) {
@@ -96,9 +101,9 @@ static void check_general_detect(struct cpu *cpu)
 static void op_mov_from_dr(struct cpu *cpu, const struct insn *in)
 {
 	require_cpl0(cpu);
-	svm_icpt_dr(cpu, in->reg, false, in->rm);
 	unsigned dr = dr_index(cpu, in);
 	check_general_detect(cpu);
+	svm_icpt_dr(cpu, in->reg, false, in->rm);
 	uint64_t v = dr < 4 ? cpu->s.dr[dr] : dr == 6 ? cpu->s.dr6 : cpu->s.dr7;
 	cpu_reg_set(cpu, in->rm, cpu_64bit(cpu) ? 8 : 4, v);
 }
@@ -107,9 +112,9 @@ static void op_mov_from_dr(struct cpu *cpu, const struct insn *in)
 static void op_mov_to_dr(struct cpu *cpu, const struct insn *in)
 {
 	require_cpl0(cpu);
-	svm_icpt_dr(cpu, in->reg, true, in->rm);
 	unsigned dr = dr_index(cpu, in);
 	check_general_detect(cpu);
+	svm_icpt_dr(cpu, in->reg, true, in->rm);
 	uint64_t v = cpu_reg_get(cpu, in->rm, cpu_64bit(cpu) ? 8 : 4);
 	if (dr < 4) {
 		cpu->s.dr[dr] = v;

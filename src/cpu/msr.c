@@ -28,14 +28,6 @@
 #define VM_CR_SVMDIS        (1ull << 4)
 #define VM_CR_VALID         0x1full
 #define DE_CFG_LFENCE_SERIALIZE (1ull << 1)
-/*
- * DebugCtl (APM vol. 2, 13.1.1.6): LBR (0), BTF (1), PB0-PB3 (2-5); the rest
- * is reserved and must be zero. The bits are kept as written, but branch
- * recording (LBR: the four last-branch MSRs stay zero) and single-stepping
- * on branches (BTF: TF keeps trapping after every instruction) are not
- * modelled. Linux reads it around every KVM_RUN and on context switches.
- */
-#define DEBUGCTL_VALID      0x3full
 
 /* MTRRCAP: 8 variable ranges, fixed ranges, write-combining (SDM vol. 3, 11.11.1). */
 #define MTRRCAP_VALUE       (8u | (1u << 8) | (1u << 10))
@@ -164,9 +156,15 @@ bool cpu_rdmsr(struct cpu *cpu, uint32_t index, uint64_t *value)
 	case RV_MSR_TSC_AUX: *value = s->tsc_aux; return true;
 	case MSR_MCG_CAP: *value = 0; return true;	/* no banks */
 	case MSR_MCG_STATUS: *value = s->mcg_status; return true;
-	case MSR_DEBUGCTL: *value = s->debugctl; return true;
-	case MSR_LAST_BRANCH_FROM ... MSR_LAST_EXCP_TO: *value = 0; return true;
+	case MSR_LAST_BRANCH_FROM ... MSR_LAST_EXCP_TO: *value = 0; return true;	/* no LBR: nothing recorded */
 	case MSR_PATCH_LEVEL: *value = 0; return true;
+	/*
+	 * DebugCtl (APM vol. 2, 13.1.1.6) is on every AMD64 CPU, and KVM reads
+	 * it on each VMRUN to restore it after. Branch recording (LBR) and
+	 * single-step on branches (BTF) are not modelled: it reads 0 and only
+	 * 0 may be written.
+	 */
+	case MSR_DEBUGCTL: *value = 0; return true;
 	case MSR_HWCR: *value = s->hwcr_xor ^ HWCR_RESET; return true;
 	case MSR_SYSCFG: *value = 0; return true;	/* no TOM2, no SME */
 	case MSR_INT_PENDING: *value = 0; return true;	/* no C1E */
@@ -269,10 +267,7 @@ bool cpu_wrmsr(struct cpu *cpu, uint32_t index, uint64_t v)
 		s->mcg_status = v;
 		return true;
 	case MSR_DEBUGCTL:
-		if (v & ~DEBUGCTL_VALID)
-			return false;
-		s->debugctl = v;
-		return true;
+		return v == 0;
 	case MSR_HWCR:
 		s->hwcr_xor = v ^ HWCR_RESET;
 		return true;

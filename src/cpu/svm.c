@@ -466,9 +466,22 @@ static void vmrun(struct cpu *cpu, uint64_t vmcb)
 		};
 		unsigned type = (unsigned)(g.eventinj >> 8) & 7;
 		int vector = type == EVT_NMI ? EXC_NMI : (int)(g.eventinj & 0xff);
+		enum event_kind kind = (enum event_kind)kinds[type];
 
+		/*
+		 * With NRIPS, a software interrupt and a soft exception (#BP,
+		 * #OF) injected as an exception push the VMCB's NextRIP as their
+		 * return address: the VMM names where the INTn, INT3 or INTO it
+		 * re-injects ends (KVM's nested.c and its selftest
+		 * svm_nested_soft_inject_test count on it).
+		 */
+		if (type == EVT_SOFT_INT || (type == EVT_EXCEPTION && (vector == EXC_BP || vector == EXC_OF))) {
+			if (type == EVT_EXCEPTION)
+				kind = EV_SOFT_EXCEPTION;
+			cpu->next_rip = vmcb_rd(cpu, vmcb, VMCB_NRIP, 8);
+		}
 		cpu->svm.inject = true;
-		cpu_deliver_event(cpu, vector, (enum event_kind)kinds[type], (g.eventinj & EVENT_EV) != 0,
+		cpu_deliver_event(cpu, vector, kind, (g.eventinj & EVENT_EV) != 0,
 				  (uint32_t)(g.eventinj >> 32));
 		cpu->svm.inject = false;
 	}

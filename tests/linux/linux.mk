@@ -13,6 +13,15 @@ test-linux: $(BUILD)/ringvm
 test-selftests: $(BUILD)/ringvm
 	RINGVM=$(BUILD)/ringvm BUILD=$(BUILD) sh tests/linux/selftests.sh
 
+# test-kvm-selftests: runs the kernel's KVM selftests (the x86_64 set of
+# Debian's linux-source-6.1, built static by scripts/build-kvm-selftests) in
+# a guest with --cpu svm=on, on its kvm_amd (tests/linux/kvm-selftests.sh;
+# explained results in tests/linux/kvm-selftests-known.txt). About 10
+# minutes; part of `make test-long`. `make test` runs the quick part.
+.PHONY: test-kvm-selftests
+test-kvm-selftests: $(BUILD)/ringvm
+	RINGVM=$(BUILD)/ringvm BUILD=$(BUILD) sh tests/linux/kvm-selftests.sh
+
 # test-linux-shell: boots Debian's kernel to the busybox shell with --cpus 1,
 # 2 (the kernel's own decompressor, --decompress guest) and 4, the 32-bit
 # entry once (its own decompressor too) and the bare vmlinux (taken out of
@@ -38,9 +47,13 @@ test-virtio: $(BUILD)/ringvm
 # inputs around it, the console checks (--cpus 1, 2, 4, the 32-bit entry and
 # a bare vmlinux; LINUX_SHELL_CONFIGS to choose, see tests/linux/shell.sh), the virtio tests (LINUX_VIRTIO=0 leaves
 # them out), the x86 selftests on 1 vCPU (LINUX_SELFTESTS=0 leaves them
-# out) and kvm_amd with kvm_api in the guest (test-kvm-api). A kernel that cannot be downloaded fails the run here
+# out), kvm_amd with kvm_api in the guest (test-kvm-api), then the quick
+# part of the KVM selftests under nested SVM (KVM_SELFTESTS_QUICK=1, about
+# a minute; LINUX_KVM_SELFTESTS=0 leaves them out). A kernel that cannot
+# be downloaded fails the run here
 # (LINUX_REQUIRE=1) rather than passing silently.
 LINUX_SELFTESTS ?= 1
+LINUX_KVM_SELFTESTS ?= 1
 LINUX_VIRTIO ?= 1
 test-linux-ci: $(BUILD)/ringvm
 	LINUX_REQUIRE=1 RINGVM=$(BUILD)/ringvm BUILD=$(BUILD) sh tests/linux/bad-input.sh
@@ -51,6 +64,9 @@ test-linux-ci: $(BUILD)/ringvm
 	@if [ "$(LINUX_SELFTESTS)" = 1 ]; then \
 	  LINUX_REQUIRE=1 RINGVM=$(BUILD)/ringvm BUILD=$(BUILD) sh tests/linux/selftests.sh; fi
 	LINUX_REQUIRE=1 $(MAKE) --no-print-directory test-kvm-api
+	@if [ "$(LINUX_KVM_SELFTESTS)" = 1 ]; then \
+	  LINUX_REQUIRE=1 KVM_SELFTESTS_QUICK=1 RINGVM=$(BUILD)/ringvm BUILD=$(BUILD) \
+	    sh tests/linux/kvm-selftests.sh; fi
 
 # test-kvm-api: kvm_amd in the guest on ringvm's nested SVM, /dev/kvm, and
 # tests/linux/kvm-api/kvm_api running L2 guests through it (issue 9), on
