@@ -17,23 +17,12 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-RINGVM=${RINGVM:-$top/build/ringvm}
-BUILD=${BUILD:-build}
+. "$here/guestlib.sh"
 TIMEOUT=${KVM_API_TIMEOUT:-600}
 prog="$BUILD/tests/linux/kvm_api"
-logdir="$BUILD/linux"
-mkdir -p "$logdir"
-cache="${RINGVM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ringvm}"
 
-[ -x "$RINGVM" ] || { echo "FAIL: no $RINGVM (build it first)"; exit 1; }
 [ -x "$prog" ] || { echo "FAIL: no $prog (run through 'make test-kvm-api')"; exit 1; }
-if ! kernel=$("$top/scripts/fetch-kernel" --kernel 2>"$logdir/fetch.log"); then
-	cat "$logdir/fetch.log" >&2
-	[ "${LINUX_REQUIRE:-0}" = 1 ] && { echo "FAIL: cannot fetch the Debian kernel"; exit 1; }
-	echo "SKIP: cannot fetch the Debian kernel"
-	exit 0
-fi
+need_kernel
 
 extra=$(mktemp -d "${TMPDIR:-/tmp}/ringvm-kvm-api.XXXXXX")
 trap 'rm -rf "$extra"' EXIT
@@ -74,9 +63,10 @@ for config in translator:1 interpreter:1 translator:2; do
 	tr -d '\r' <"$out" | grep -a '^kvm_api: .*passed' | sed "s/^/$engine, $cpus vCPU(s): /"
 	# kvm_amd warns, and the kernel traces, on what it finds wrong in the
 	# CPU: an MSR that faults, a feature that contradicts another.
-	if tr -d '\r' <"$out" | grep -aEi 'WARNING:|BUG:|Oops|Call Trace|unchecked MSR|kvm.*(fail|error|disabled by bios)' >/dev/null; then
+	if ! guest_log_clean "$out" 'WARNING:|BUG:|Oops|Call Trace|unchecked MSR|kvm.*(fail|error|disabled by bios)' -i \
+		>"$logdir/kvm-api.warn"; then
 		echo "FAIL: $engine, $cpus vCPU(s): the guest kernel logged a warning:"
-		tr -d '\r' <"$out" | grep -aEi -A3 'WARNING:|BUG:|Oops|Call Trace|unchecked MSR|kvm.*(fail|error|disabled by bios)' | head -n 12
+		cat "$logdir/kvm-api.warn"
 		fails=$((fails + 1))
 	fi
 	if [ "$status" != 0 ]; then

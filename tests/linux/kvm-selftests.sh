@@ -32,9 +32,7 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-RINGVM=${RINGVM:-$top/build/ringvm}
-BUILD=${BUILD:-build}
+. "$here/guestlib.sh"
 TIMEOUT=${KVM_SELFTESTS_TIMEOUT:-2400}
 TEST_TIMEOUT=${KVM_SELFTESTS_TEST_TIMEOUT:-300}
 MEM=${KVM_SELFTESTS_MEM:-2G}
@@ -46,22 +44,7 @@ known="$here/kvm-selftests-known.txt"
 slow="demand_paging_test dirty_log_test dirty_log_perf_test kvm_page_table_test
 memslot_modification_stress_test memslot_perf_test set_memory_region_test
 max_guest_memory_test rseq_test xapic_ipi_test hardware_disable_test"
-logdir="$BUILD/linux"
-mkdir -p "$logdir"
-cache="${RINGVM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ringvm}"
-
-skip_or_fail() {
-	if [ "${LINUX_REQUIRE:-0}" = 1 ]; then
-		echo "FAIL: $*"
-		exit 1
-	fi
-	echo "SKIP: $*"
-	exit 0
-}
-
-[ -x "$RINGVM" ] || { echo "FAIL: no $RINGVM (build it first)"; exit 1; }
-kernel=$("$top/scripts/fetch-kernel" --kernel 2>"$logdir/fetch.log") ||
-	{ cat "$logdir/fetch.log" >&2; skip_or_fail "cannot fetch the Debian kernel"; }
+need_kernel
 bin=$("$top/scripts/build-kvm-selftests" 2>"$logdir/kvm-selftests-build.log") ||
 	{ cat "$logdir/kvm-selftests-build.log" >&2; skip_or_fail "cannot build the KVM selftests"; }
 cat "$logdir/kvm-selftests-build.log" >&2
@@ -104,14 +87,7 @@ secs=$(($(date +%s) - start))
 echo "ringvm ended with status $status after ${secs}s"
 [ "$status" = 0 ] || tail -n 20 "$err"
 
-# The table.
-results=$(tr -d '\r' <"$out" | sed -n 's/^SELFTEST \([A-Za-z0-9_]*\): \(.*\)$/\1 \2/p')
-printf '%-38s %s\n' TEST RESULT
-echo "$results" | while read -r name res rest; do
-	[ -n "$name" ] || continue
-	printf '%-38s %s %s\n' "$name" "$res" "$rest"
-done
-tr -d '\r' <"$out" | grep -a '^SELFTESTS ' || echo "(no summary line: the run did not finish)"
+selftest_results "$out" 38
 
 fails=0
 while read -r t; do
@@ -133,10 +109,9 @@ while read -r t; do
 done <"$extra/selftests/TESTS"
 # kvm_amd must not find the CPU wanting: a WARN in KVM's nested code or an
 # MSR it reads that ringvm lacks is a ringvm bug even when the test passes.
-pattern='WARNING:|BUG:|Oops|unchecked MSR access'
-if tr -d '\r' <"$out" | grep -aE "$pattern" >/dev/null; then
+if ! guest_log_clean "$out" 'WARNING:|BUG:|Oops|unchecked MSR access' >"$logdir/kvm-selftests.warn"; then
 	echo "FAIL: the guest kernel logged a warning, an oops or an unchecked MSR access:"
-	tr -d '\r' <"$out" | grep -aE -A3 "$pattern" | head -n 20
+	cat "$logdir/kvm-selftests.warn"
 	fails=$((fails + 1))
 fi
 if [ "$status" != 0 ]; then

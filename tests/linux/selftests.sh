@@ -18,9 +18,7 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-RINGVM=${RINGVM:-$top/build/ringvm}
-BUILD=${BUILD:-build}
+. "$here/guestlib.sh"
 TIMEOUT=${SELFTESTS_TIMEOUT:-1800}
 TEST_TIMEOUT=${SELFTESTS_TEST_TIMEOUT:-300}
 MEM=${SELFTESTS_MEM:-512M}
@@ -31,22 +29,7 @@ known="$here/selftests-known.txt"
 # when CPUID lacks XSAVE, as ringvm's does).
 required="sigreturn syscall_nt sysret_rip sysret_ss_attrs fsgsbase ldt_gdt
 single_step_syscall mov_ss_trap test_vsyscall iopl corrupt_xstate_header amx"
-logdir="$BUILD/linux"
-mkdir -p "$logdir"
-cache="${RINGVM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ringvm}"
-
-skip_or_fail() {
-	if [ "${LINUX_REQUIRE:-0}" = 1 ]; then
-		echo "FAIL: $*"
-		exit 1
-	fi
-	echo "SKIP: $*"
-	exit 0
-}
-
-[ -x "$RINGVM" ] || { echo "FAIL: no $RINGVM (build it first)"; exit 1; }
-kernel=$("$top/scripts/fetch-kernel" --kernel 2>"$logdir/fetch.log") ||
-	{ cat "$logdir/fetch.log" >&2; skip_or_fail "cannot fetch the Debian kernel"; }
+need_kernel
 bin=$("$top/scripts/build-x86-selftests" 2>"$logdir/selftests-build.log") ||
 	{ cat "$logdir/selftests-build.log" >&2; skip_or_fail "cannot build the x86 selftests"; }
 cat "$logdir/selftests-build.log" >&2
@@ -78,14 +61,7 @@ secs=$(($(date +%s) - start))
 echo "ringvm ended with status $status after ${secs}s"
 [ "$status" = 0 ] || tail -n 20 "$err"
 
-# The table.
-results=$(tr -d '\r' <"$out" | sed -n 's/^SELFTEST \([A-Za-z0-9_]*\): \(.*\)$/\1 \2/p')
-printf '%-26s %s\n' TEST RESULT
-echo "$results" | while read -r name res rest; do
-	[ -n "$name" ] || continue
-	printf '%-26s %s %s\n' "$name" "$res" "$rest"
-done
-tr -d '\r' <"$out" | grep -a '^SELFTESTS DONE' || echo "(no summary line: the run did not finish)"
+selftest_results "$out" 26
 
 fails=0
 for t in $required; do
@@ -106,9 +82,9 @@ for t in $required; do
 done
 # The kernel must not complain while the tests poke at the entry code (a
 # kernel-mode #DB with DR6.BS, for one, is a WARN in exc_debug_kernel).
-if tr -d '\r' <"$out" | grep -aE 'WARNING:|BUG:|Oops|Call Trace' >/dev/null; then
+if ! guest_log_clean "$out" 'WARNING:|BUG:|Oops|Call Trace' >"$logdir/selftests.warn"; then
 	echo "FAIL: the guest kernel logged a warning or an oops:"
-	tr -d '\r' <"$out" | grep -aE -A3 'WARNING:|BUG:|Oops' | head -n 20
+	cat "$logdir/selftests.warn"
 	fails=$((fails + 1))
 fi
 if [ "$status" != 0 ]; then
