@@ -135,8 +135,12 @@ void mmu_xlate_page(struct cpu *cpu, uint64_t lin, int acc, struct xlat *x);
 
 /* paging.c, for the fill and tlb_ctx.c: entry [priv][idx] is in use (the flushes' lists) */
 void tlb_note_used(struct cpu *cpu, unsigned priv, unsigned idx, bool global);
-/* The last steps of a fill of e for lin (physical page pa): watched pages, code pages made meanwhile. */
-void tlb_fill_finish(struct cpu *cpu, struct tlb_entry *e, uint64_t lin, uint64_t pa);
+/*
+ * The last steps of a fill of e for lin (physical page pa): watched pages,
+ * code pages made meanwhile (after a fence; `fenced`: the caller made one
+ * after storing a batch of entries).
+ */
+void tlb_fill_finish(struct cpu *cpu, struct tlb_entry *e, uint64_t lin, uint64_t pa, bool fenced);
 /* Drop the entries of lin's page, or of a large page around it, from a TLB (the cpu's or a kept one). */
 void tlb_kill_page(struct tlb_entry (*tlb)[TLB_SIZE], const struct tlb_info (*tlbi)[TLB_SIZE], uint8_t large_shifts,
 		   uint64_t lin);

@@ -343,10 +343,10 @@ void mmu_xlate_page(struct cpu *cpu, uint64_t lin, int acc, struct xlat *x)
 	e->tag_write = (s && s->kind == CPU_SLOT_RAM && w && wk.dirty && !codemap_test(cpu, wk.pa) &&
 			!cpu_code_page(cpu, wk.pa)) ? key : none;
 	e->tag_exec = (s && xok) ? key : none;
-	tlb_fill_finish(cpu, e, lin, wk.pa);
+	tlb_fill_finish(cpu, e, lin, wk.pa, false);
 }
 
-void tlb_fill_finish(struct cpu *cpu, struct tlb_entry *e, uint64_t lin, uint64_t pa)
+void tlb_fill_finish(struct cpu *cpu, struct tlb_entry *e, uint64_t lin, uint64_t pa, bool fenced)
 {
 	uint64_t none = tlb_tag_none((lin >> 12) & TLB_MASK);
 
@@ -366,7 +366,8 @@ void tlb_fill_finish(struct cpu *cpu, struct tlb_entry *e, uint64_t lin, uint64_
 	 * full fence, so that one of the two sides always sees the other.
 	 */
 	if (cpu->code_granules && e->tag_write != none) {
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (!fenced)
+			__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		if (cpu_code_page(cpu, pa))
 			__atomic_store_n(&e->tag_write, none, __ATOMIC_RELAXED);
 	}

@@ -90,7 +90,7 @@ static void put_insn_bytes(struct cpu *cpu, uint64_t vmcb)
 	cpu->probe = &probe;
 	if (setjmp(probe) == 0) {
 		while (n < SVM_INSN_BYTES) {
-			uint64_t off = (cpu->s.rip + n) & ip_mask[cpu->code_size & 15 & ~1];
+			uint64_t off = (cpu->s.rip + n) & ip_mask[cpu->code_size];
 			uint64_t lin = cpu_linear(cpu, RV_CS, off, 1, ACC_EXEC);
 			unsigned chunk = 4096 - (unsigned)(lin & 0xfff);
 			struct xlat x;

@@ -221,7 +221,7 @@ static void take_back(struct cpu *cpu, const struct tlb_ctx *c, unsigned priv, u
 	if (bi->flags & TLBF_LARGE)
 		cpu->tlb_large_shifts |= (uint8_t)(1u << (bi->size_shift - 21));
 	if (!batch)
-		tlb_fill_finish(cpu, e, lin, bi->pa);
+		tlb_fill_finish(cpu, e, lin, bi->pa, false);
 }
 
 void cpu_tlb_ctx_load(struct cpu *cpu, uint32_t asid)
@@ -262,24 +262,14 @@ void cpu_tlb_ctx_load(struct cpu *cpu, uint32_t asid)
 
 			take_back(cpu, c, p, i, c->tlbi[p][i].va, true);
 		}
-	/* the fill's second look (tlb_fill_finish), with one fence for them all */
-	if (__builtin_expect(cpu->s.dr7 & 0xff, 0)) {
-		for (unsigned g = 0; g < 2; g++)
-			for (unsigned u = 0; u < cpu->tlb_nused[g]; u++) {
-				unsigned e = cpu->tlb_used[g][u], p = e / TLB_SIZE, i = e % TLB_SIZE;
+	/* the fill's last steps for them all, after one fence */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (unsigned g = 0; g < 2; g++)
+		for (unsigned u = 0; u < cpu->tlb_nused[g]; u++) {
+			unsigned e = cpu->tlb_used[g][u], p = e / TLB_SIZE, i = e % TLB_SIZE;
 
-				tlb_fill_finish(cpu, &cpu->tlb[p][i], cpu->tlbi[p][i].va, cpu->tlbi[p][i].pa);
-			}
-	} else if (cpu->code_granules) {
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		for (unsigned g = 0; g < 2; g++)
-			for (unsigned u = 0; u < cpu->tlb_nused[g]; u++) {
-				unsigned e = cpu->tlb_used[g][u], p = e / TLB_SIZE, i = e % TLB_SIZE;
-
-				if (cpu->tlb[p][i].tag_write != tlb_tag_none(i) && cpu_code_page(cpu, cpu->tlbi[p][i].pa))
-					__atomic_store_n(&cpu->tlb[p][i].tag_write, tlb_tag_none(i), __ATOMIC_RELAXED);
-			}
-	}
+			tlb_fill_finish(cpu, &cpu->tlb[p][i], cpu->tlbi[p][i].va, cpu->tlbi[p][i].pa, true);
+		}
 }
 
 void cpu_tlb_ctx_drop(struct cpu *cpu, uint32_t asid)
