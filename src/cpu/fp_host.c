@@ -343,6 +343,11 @@ unsigned fph_sse_exec(unsigned op, uint8_t dst[16], const uint8_t src[16], uint3
 	return out & MXCSR_EXC;
 }
 
+/*
+ * cons: "+r" for an integer source, "=&r" for an integer result: written
+ * before the last uses of (%[d]) and the MXCSR slots, it must not share a
+ * register with their addresses (clang's ASan build put them in one).
+ */
 #define CVT_ASM(text, cons)						\
 	__asm__ volatile(						\
 		"stmxcsr %[saved]\n\t"					\
@@ -367,14 +372,14 @@ unsigned fph_cvt_exec(unsigned op, uint8_t xmm[16], uint64_t *gpr, uint32_t mxcs
 	case FPH_CVTSI2SS64: CVT_ASM("cvtsi2ssq %q[r], %%xmm0", "+r"); break;
 	case FPH_CVTSI2SD32: CVT_ASM("cvtsi2sdl %k[r], %%xmm0", "+r"); break;
 	case FPH_CVTSI2SD64: CVT_ASM("cvtsi2sdq %q[r], %%xmm0", "+r"); break;
-	case FPH_CVTSS2SI32: CVT_ASM("cvtss2si %%xmm0, %k[r]", "=r"); r &= 0xffffffffu; break;
-	case FPH_CVTSS2SI64: CVT_ASM("cvtss2si %%xmm0, %q[r]", "=r"); break;
-	case FPH_CVTTSS2SI32: CVT_ASM("cvttss2si %%xmm0, %k[r]", "=r"); r &= 0xffffffffu; break;
-	case FPH_CVTTSS2SI64: CVT_ASM("cvttss2si %%xmm0, %q[r]", "=r"); break;
-	case FPH_CVTSD2SI32: CVT_ASM("cvtsd2si %%xmm0, %k[r]", "=r"); r &= 0xffffffffu; break;
-	case FPH_CVTSD2SI64: CVT_ASM("cvtsd2si %%xmm0, %q[r]", "=r"); break;
-	case FPH_CVTTSD2SI32: CVT_ASM("cvttsd2si %%xmm0, %k[r]", "=r"); r &= 0xffffffffu; break;
-	case FPH_CVTTSD2SI64: CVT_ASM("cvttsd2si %%xmm0, %q[r]", "=r"); break;
+	case FPH_CVTSS2SI32: CVT_ASM("cvtss2si %%xmm0, %k[r]", "=&r"); r &= 0xffffffffu; break;
+	case FPH_CVTSS2SI64: CVT_ASM("cvtss2si %%xmm0, %q[r]", "=&r"); break;
+	case FPH_CVTTSS2SI32: CVT_ASM("cvttss2si %%xmm0, %k[r]", "=&r"); r &= 0xffffffffu; break;
+	case FPH_CVTTSS2SI64: CVT_ASM("cvttss2si %%xmm0, %q[r]", "=&r"); break;
+	case FPH_CVTSD2SI32: CVT_ASM("cvtsd2si %%xmm0, %k[r]", "=&r"); r &= 0xffffffffu; break;
+	case FPH_CVTSD2SI64: CVT_ASM("cvtsd2si %%xmm0, %q[r]", "=&r"); break;
+	case FPH_CVTTSD2SI32: CVT_ASM("cvttsd2si %%xmm0, %k[r]", "=&r"); r &= 0xffffffffu; break;
+	case FPH_CVTTSD2SI64: CVT_ASM("cvttsd2si %%xmm0, %q[r]", "=&r"); break;
 	default:
 		return 0;
 	}
