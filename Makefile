@@ -20,7 +20,7 @@ LDLIBS  = $(SLIRP_LIBS) $(DECOMP_LIBS) -lpthread -lm
 
 CPU_SRC  := $(wildcard src/cpu/*.c)
 JIT_SRC  := $(wildcard src/jit/*.c)
-LIB_SRC  := $(wildcard src/accel/*.c src/vmm/*.c src/boot/*.c src/devices/*.c src/backend/*.c) $(JIT_SRC)
+LIB_SRC  := $(wildcard src/accel/*.c src/vmm/*.c src/boot/*.c src/devices/*.c src/backend/*.c src/native/*.c) $(JIT_SRC)
 CLI_SRC  := $(wildcard src/cli/*.c)
 
 CPU_OBJ  := $(CPU_SRC:%.c=$(BUILD)/%.o)

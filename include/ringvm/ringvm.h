@@ -49,6 +49,15 @@ struct rv_vm_config {
 	 * engine). Off by default until nested SVM is complete.
 	 */
 	bool cpu_svm;
+	/*
+	 * Run the guest's 64-bit user code on the host CPU in a ptraced,
+	 * seccomp-confined process that mirrors its user mappings (soft
+	 * engine; needs guest RAM in a memfd: rv_vm_share_ram). Processes
+	 * whose user-mode stretches are long go there; the rest stay on the
+	 * translator. AUTO: silently off where the host cannot (no CPUID
+	 * faulting, ptrace or seccomp); ON: say why on stderr.
+	 */
+	enum rv_native_user { RV_NATIVE_OFF, RV_NATIVE_AUTO, RV_NATIVE_ON } native_user;
 };
 
 /* Is the soft engine's translator available on this host? If not, *why says why. */
@@ -71,6 +80,12 @@ enum rv_mem_kind {
 
 int rv_vm_map(struct rv_vm *vm, uint64_t gpa, uint64_t size,
 	      enum rv_mem_kind kind, void *host);
+/*
+ * [host, host + size) is a MAP_SHARED mapping of fd from offset 0, and
+ * RAM slots point into it: an engine may map the same memory elsewhere
+ * (native user code). Before the vCPUs are created.
+ */
+int rv_vm_share_ram(struct rv_vm *vm, int fd, void *host, uint64_t size);
 /*
  * The VMM or a device wrote guest RAM [gpa, gpa + len) behind the vCPUs'
  * backs (DMA): an engine that caches translated code drops what the
@@ -214,6 +229,14 @@ struct rv_vcpu_stats {
 	uint64_t interp_branches;	/* blocks left after a branch the interpreter ran */
 	uint64_t tlb_misses;		/* memory accesses that missed the inline TLB check */
 	uint64_t interpreted;		/* instructions the translated code left to the interpreter's handlers */
+	/* Native user code (rv_vm_config.native_user) */
+	uint64_t native_entries;	/* runs of user code on the host CPU */
+	uint64_t native_syscalls;	/* of their stops: system calls, */
+	uint64_t native_faults;		/* faults and traps, */
+	uint64_t native_kicks;		/* events and kicks */
+	uint64_t native_pages;		/* guest pages mirrored on faults */
+	uint64_t native_flushes;	/* mirrors dropped whole */
+	uint64_t native_ns;		/* time user code ran on the host CPU */
 };
 int rv_vcpu_get_stats(struct rv_vcpu *vcpu, struct rv_vcpu_stats *stats);
 

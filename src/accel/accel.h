@@ -35,6 +35,10 @@ struct rv_vm {
 	bool soft_interpreter;		/* see struct rv_vm_config */
 	uint64_t soft_code_cache;
 	bool cpu_svm;			/* see struct rv_vm_config */
+	enum rv_native_user native_user;	/* see struct rv_vm_config */
+	int ram_fd;			/* rv_vm_share_ram(), -1 if none */
+	uint8_t *ram;
+	uint64_t ram_size;
 };
 
 /* Guest time in ns and the guest TSC, from the VM's clock. */

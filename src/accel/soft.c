@@ -10,6 +10,7 @@
 #include "accel/accel.h"
 #include "cpu/cpu.h"
 #include "jit/jit.h"
+#include "native/native.h"
 
 /*
  * The CPU's view of the slots. A remap publishes a new map to every vCPU
@@ -32,6 +33,7 @@ struct soft_vm {
 struct soft_vcpu {
 	struct cpu cpu;
 	struct jit_vcpu *jit;
+	struct native_vcpu *native;	/* user code on the host CPU (rv_vm_config.native_user); NULL: off */
 	bool pending;			/* last exit was I/O or MMIO: complete it on the next run */
 	struct rv_exit *pending_exit;	/* where the VMM leaves the value */
 	pthread_mutex_t wait_lock;	/* HLT without the HLT intercept waits here */
@@ -190,6 +192,21 @@ static int soft_vcpu_init(struct rv_vcpu *v)
 	sv->cpu.tsc_khz = (uint32_t)(v->vm->tsc_hz / 1000);
 	sv->cpu.apic_id = v->index;
 	sv->cpu.svm_offered = v->vm->cpu_svm;
+	if (v->vm->native_user != RV_NATIVE_OFF) {
+		int err = v->vm->ram_fd < 0 ? -EINVAL
+					     : native_vcpu_create(&sv->cpu, v->vm->ram_fd, v->vm->ram, v->vm->ram_size,
+								  v->vm->native_user == RV_NATIVE_AUTO, &sv->native);
+
+		if (err) {
+			jit_vcpu_destroy(sv->jit);
+			cpu_fini(&sv->cpu);
+			if (s->jit)
+				jit_free_low(sv, sizeof(*sv));
+			else
+				free(sv);
+			return err;
+		}
+	}
 	if (v->index != 0)
 		sv->cpu.s.apic_base &= ~(1ull << 8);	/* only vCPU 0 is the bootstrap processor */
 	pthread_mutex_init(&sv->wait_lock, NULL);
@@ -205,6 +222,7 @@ static void soft_vcpu_fini(struct rv_vcpu *v)
 
 	bool low = sv->jit != NULL;
 
+	native_vcpu_destroy(sv->native);
 	jit_vcpu_destroy(sv->jit);
 	cpu_fini(&sv->cpu);
 	pthread_mutex_destroy(&sv->wait_lock);
@@ -528,6 +546,18 @@ static int soft_get_stats(struct rv_vcpu *v, struct rv_vcpu_stats *stats)
 		stats->interp_branches = j.interp_branches;
 		stats->tlb_misses = j.slow_paths;
 		stats->interpreted = j.helper_insns;
+	}
+	if (sv->native) {
+		struct native_stats n;
+
+		native_vcpu_stats(sv->native, &n);
+		stats->native_entries = n.entries;
+		stats->native_syscalls = n.stop_syscall;
+		stats->native_faults = n.stop_fault;
+		stats->native_kicks = n.stop_kick;
+		stats->native_pages = n.pages_mapped;
+		stats->native_flushes = n.flushes;
+		stats->native_ns = n.ns;
 	}
 	return 0;
 }

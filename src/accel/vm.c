@@ -51,7 +51,9 @@ int rv_vm_create(struct rv_vm **out, const struct rv_vm_config *config)
 		vm->soft_interpreter = config->soft_interpreter;
 		vm->soft_code_cache = config->soft_code_cache;
 		vm->cpu_svm = config->cpu_svm;
+		vm->native_user = config->native_user;
 	}
+	vm->ram_fd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
 	ret = vm->ops->vm_init(vm);
 	if (ret) {
@@ -100,6 +102,16 @@ int rv_vm_map(struct rv_vm *vm, uint64_t gpa, uint64_t size, enum rv_mem_kind ki
 out:
 	pthread_mutex_unlock(&vm->lock);
 	return ret;
+}
+
+int rv_vm_share_ram(struct rv_vm *vm, int fd, void *host, uint64_t size)
+{
+	if (!vm || fd < 0 || !host || !size)
+		return -EINVAL;
+	vm->ram_fd = fd;
+	vm->ram = host;
+	vm->ram_size = size;
+	return 0;
 }
 
 int rv_vm_unmap(struct rv_vm *vm, uint64_t gpa)

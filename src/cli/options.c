@@ -15,7 +15,7 @@ enum {
 	OPT_BIOS = 256, OPT_DEBUG_EXIT, OPT_STATS, OPT_BOOT_ENTRY, OPT_DECOMPRESS,
 	OPT_NO_REBOOT = 300,
 	OPT_DISK, OPT_NET, OPT_CONSOLE, OPT_RNG,
-	OPT_INTERPRETER = 400, OPT_CODE_CACHE, OPT_CPU,
+	OPT_INTERPRETER = 400, OPT_CODE_CACHE, OPT_CPU, OPT_NATIVE_USER,
 };
 
 static const struct option run_longopts[] = {
@@ -35,6 +35,7 @@ static const struct option run_longopts[] = {
 	{ "rng",        no_argument,       NULL, OPT_RNG },
 	{ "stats",      no_argument,       NULL, OPT_STATS },
 	{ "interpreter", no_argument,      NULL, OPT_INTERPRETER },
+	{ "native-user", optional_argument, NULL, OPT_NATIVE_USER },
 	{ "code-cache", required_argument, NULL, OPT_CODE_CACHE },
 	{ "cpu",        required_argument, NULL, OPT_CPU },
 	{ "verbose",    no_argument,       NULL, OPT_VERBOSE },
@@ -116,6 +117,7 @@ int options_parse_cpu(const char *text, struct run_options *opts, char *err, siz
 
 int options_parse(int argc, char **argv, struct run_options *opts, char *err, size_t errlen)
 {
+	bool native_set = false;
 	int c;
 
 	memset(opts, 0, sizeof(*opts));
@@ -190,6 +192,19 @@ int options_parse(int argc, char **argv, struct run_options *opts, char *err, si
 			break;
 		case OPT_INTERPRETER:
 			opts->interpreter = true;
+			break;
+		case OPT_NATIVE_USER:
+			if (!optarg || !strcmp(optarg, "on")) {
+				opts->native_user = RV_NATIVE_ON;
+			} else if (!strcmp(optarg, "off")) {
+				opts->native_user = RV_NATIVE_OFF;
+			} else if (!strcmp(optarg, "auto")) {
+				opts->native_user = RV_NATIVE_AUTO;
+			} else {
+				snprintf(err, errlen, "--native-user=%s: expected on, off or auto", optarg);
+				return -1;
+			}
+			native_set = true;
 			break;
 		case OPT_CODE_CACHE:
 			if (options_parse_size(optarg, &opts->code_cache) || opts->code_cache < MACHINE_MIN_CODE_CACHE ||
@@ -285,5 +300,12 @@ int options_parse(int argc, char **argv, struct run_options *opts, char *err, si
 		snprintf(err, errlen, "--append needs --kernel");
 		return -1;
 	}
+	/*
+	 * Off by default for now: a stop of the ward costs tens of
+	 * microseconds (ptrace), which a process that reads the TSC often
+	 * feels (docs/ARCHITECTURE.md, "Native user code").
+	 */
+	if (!native_set)
+		opts->native_user = RV_NATIVE_OFF;
 	return options_check_devices(opts, err, errlen);
 }

@@ -25,6 +25,7 @@ struct run_options {
 	bool no_reboot;		/* --no-reboot: a guest reset ends ringvm (status 14) */
 	bool stats;
 	bool verbose;
+	enum rv_native_user native_user;	/* --native-user: long-running guest user code on the host CPU */
 	bool interpreter;		/* --interpreter: the soft CPU's reference interpreter, no translation */
 	uint64_t code_cache;		/* --code-cache: bytes of translated code per vCPU, 0: default */
 	bool cpu_svm;			/* --cpu svm=on: offer AMD-V (SVM) to the guest */

@@ -164,6 +164,13 @@ static void run_print_stats(const struct machine_result *r)
 			fprintf(stderr, " %s %llu", rv_exit_reason_name((enum rv_exit_reason)k),
 				(unsigned long long)st->exits_by_reason[k]);
 	fprintf(stderr, "\n");
+	if (st->native_entries)
+		fprintf(stderr, "ringvm: stats: native user code: %.3f s in %llu runs, stopped by %llu system calls, "
+			"%llu faults, %llu events; %llu pages mirrored, %llu mirror flushes\n",
+			(double)st->native_ns / 1e9, (unsigned long long)st->native_entries,
+			(unsigned long long)st->native_syscalls, (unsigned long long)st->native_faults,
+			(unsigned long long)st->native_kicks, (unsigned long long)st->native_pages,
+			(unsigned long long)st->native_flushes);
 	if (!st->translated) {
 		fprintf(stderr, "ringvm: stats: engine: soft, interpreter\n");
 		return;
@@ -245,6 +252,7 @@ int cli_run(int argc, char **argv)
 		.interpreter = o.interpreter,
 		.code_cache = o.code_cache,
 		.cpu_svm = o.cpu_svm,
+		.native_user = o.native_user,
 		.log = run_log,
 	};
 	memcpy(cfg.disk, o.disk, sizeof(cfg.disk));

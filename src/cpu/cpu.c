@@ -119,6 +119,10 @@ void cpu_update_mode(struct cpu *cpu)
 		cpu->stack_size = (s->seg[RV_SS].attrib & RV_SEG_DB) && cpu->mode != MODE_VM86 ? 4 : 2;
 	}
 	cpu_update_flat(cpu);
+	if (__builtin_expect(cpu->native != NULL, 0) && cpu->s.cpl != cpu->native_cpl) {
+		cpu->native_cpl = cpu->s.cpl;
+		cpu->native->cpl_changed(cpu);
+	}
 }
 
 /*
@@ -520,6 +524,13 @@ enum cpu_exit cpu_run(struct cpu *cpu, uint64_t budget)
 			   !cpu->replay.count && !(cpu->intercepts & RV_INTERCEPT_SINGLESTEP))) {
 			const struct block *b;
 
+			/* user code on the host CPU, when native execution wants it (no budget: it counts no instructions) */
+			if (unlikely(cpu->native_want) && end == UINT64_MAX && cpu->native->run(cpu)) {
+				flat_dirty = true;
+				if (unlikely(cpu->exit.reason != CPU_EXIT_NONE))
+					goto out;
+				continue;
+			}
 			/*
 			 * Translated code, when a translator is plugged in; it
 			 * returns at every point the checks above and the events

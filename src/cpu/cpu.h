@@ -486,6 +486,37 @@ struct cpu {
 	/* AMD-V for the guest (svm.c): offered when the engine sets svm_offered (rv_vm_config.cpu_svm) */
 	bool svm_offered;
 	struct cpu_svm svm;
+
+	/*
+	 * Native ring-3 execution (src/native), NULL if off; see struct
+	 * cpu_native. native_want: the run loop should hand the current
+	 * CPL-3 code to it (set by its cpl_changed(), cleared by run()).
+	 * native_running: it is running guest code now, so an exit request
+	 * must also reach it (cpu_request_exit).
+	 */
+	const struct cpu_native *native;
+	void *native_ctx;
+	bool native_want;
+	uint8_t native_cpl;		/* the CPL cpl_changed() was last told */
+	int native_running;
+};
+
+/*
+ * Native ring-3 execution: run() runs the guest's user code on the host
+ * CPU until something needs the run loop (an event, a system call, a
+ * fault it cannot resolve, an instruction it does not run natively); it
+ * leaves the state as the interpreter would have at that instruction
+ * boundary, and returns false if it ran nothing. cpl_changed() is called
+ * by cpu_update_mode() when the CPL changes; tlb_flush() on every TLB
+ * invalidation (lin, or CPU_NATIVE_FLUSH_ALL); kick() by any thread, to
+ * stop a running run().
+ */
+#define CPU_NATIVE_FLUSH_ALL (~0ull)
+struct cpu_native {
+	bool (*run)(struct cpu *cpu);
+	void (*cpl_changed)(struct cpu *cpu);
+	void (*tlb_flush)(struct cpu *cpu, uint64_t lin);
+	void (*kick)(struct cpu *cpu);
 };
 
 /*
@@ -510,6 +541,8 @@ struct cpu_xlat {
 static inline void cpu_request_exit(struct cpu *cpu)
 {
 	__atomic_store_n(&cpu->exit_req, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&cpu->native_running, __ATOMIC_SEQ_CST))
+		cpu->native->kick(cpu);
 }
 
 /* Does guest-physical page pa hold translated code (of any vCPU of this VM)? */
@@ -634,6 +667,18 @@ void cpu_tlb_flush(struct cpu *cpu);			/* all but global entries */
 void cpu_tlb_flush_all(struct cpu *cpu);		/* including global entries */
 void cpu_tlb_flush_page(struct cpu *cpu, uint64_t lin);	/* INVLPG */
 /*
+ * A CPL-3 access to lin as the MMU makes it (accessed and dirty bits set,
+ * the TLB filled), without raising: false if it would fault. Then what the
+ * TLB allows on that page without the slow path: read, write (dirty, not a
+ * code or watched page), execute; host is NULL unless it is RAM.
+ */
+struct cpu_user_page {
+	uint64_t pa;
+	uint8_t *host;
+	bool read, write, exec, large;
+};
+bool cpu_user_page(struct cpu *cpu, uint64_t lin, int access, struct cpu_user_page *p);
+/*
  * The TLBs of the address spaces not running (tlb_ctx.c, AMD APM vol. 2,
  * 15.16): the host's is ASID 0. A world switch saves the running TLB as
  * that of `asid` (which empties cpu->tlb) before it loads the new state,
@@ -708,6 +753,8 @@ uint64_t cpu_pop(struct cpu *cpu, unsigned size);
 
 /* Load a segment register as MOV Sreg / POP Sreg do in the current mode, with all checks. */
 void cpu_load_seg(struct cpu *cpu, int seg, uint16_t sel);
+/* The host CPU loaded sel into seg while running the guest's ring-3 code natively (src/native). */
+void cpu_native_seg_loaded(struct cpu *cpu, int seg, uint16_t sel);
 /* Real-mode/VM86 style load: base = sel << 4, attributes kept. */
 void cpu_load_seg_real(struct cpu *cpu, int seg, uint16_t sel);
 /* Read an 8-byte descriptor for `sel` from the GDT/LDT; raises #GP(sel) if outside the table. */

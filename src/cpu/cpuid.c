@@ -20,7 +20,7 @@
 #define F1_ECX ((1u << 13) /* CX16 */ | (1u << 21) /* x2APIC */ | (1u << 22) /* MOVBE */ | (1u << 23) /* POPCNT */ | \
 		(1u << 24) /* TSC-deadline */ | (1u << 30) /* RDRAND */ | (1u << 31) /* hypervisor present */)
 /* Leaf 7 subleaf 0 */
-#define F7_EBX (1u << 18) /* RDSEED */
+#define F7_EBX (1u << 0 | 1u << 18) /* FSGSBASE, RDSEED */
 #define F7_ECX (1u << 22) /* RDPID */
 
 /* AMD mirrors leaf 1 EDX bits 0-9, 12-17, 23, 24 into 0x80000001 EDX (APM vol. 3, appendix E). */

@@ -7,6 +7,7 @@
  * Nothing is committed before the last access that can fault.
  */
 #include "cpu/fpu_priv.h"
+#include "cpu/mmu.h"
 
 static uint8_t *xmm_reg(struct cpu *cpu, unsigned n)
 {
@@ -823,6 +824,30 @@ static void sse_emms(struct cpu *cpu, const struct insn *in)
 /* ------------------------------------------------------------------ */
 /* 0F AE: FXSAVE, FXRSTOR, LDMXCSR, STMXCSR, CLFLUSH and the fences.    */
 
+/*
+ * RDFSBASE, RDGSBASE, WRFSBASE, WRGSBASE (F3 0F AE /0-/3, register
+ * operand): 64-bit mode with CR4.FSGSBASE, else #UD; a 32-bit operand
+ * zero-extends; a non-canonical base is #GP(0) (SDM vol. 2, RDFSBASE and
+ * WRFSBASE).
+ */
+static void fsgsbase(struct cpu *cpu, const struct insn *in, unsigned r)
+{
+	struct rv_segment *seg = &cpu->s.seg[r & 1 ? RV_GS : RV_FS];
+	uint64_t *g = &cpu->s.gpr[in->rm];
+	bool wide = (in->rex & 8) != 0;
+
+	if (!cpu_64bit(cpu) || !(cpu->s.cr4 & RV_CR4_FSGSBASE))
+		cpu_raise_ud(cpu);
+	if (r < 2) {
+		*g = wide ? seg->base : (uint32_t)seg->base;
+		return;
+	}
+	if (wide && (uint64_t)((int64_t)(*g << 16) >> 16) != *g)
+		cpu_raise_gp0(cpu);
+	seg->base = wide ? *g : (uint32_t)*g;
+	cpu_update_flat(cpu);	/* a base of 0 or not: the fast path's flat bits */
+}
+
 static void sse_grp15(struct cpu *cpu, const struct insn *in)
 {
 	unsigned r = in->reg & 7;
@@ -831,8 +856,12 @@ static void sse_grp15(struct cpu *cpu, const struct insn *in)
 	uint8_t img[512];
 	uint64_t ea;
 
+	if (in->sse_pfx == SSE_F3 && in->mod == 3 && r < 4) {
+		fsgsbase(cpu, in, r);
+		return;
+	}
 	if (in->sse_pfx != SSE_NONE)
-		cpu_raise_ud(cpu);	/* RDFSBASE & co. (F3), CLFLUSHOPT (66): not provided */
+		cpu_raise_ud(cpu);	/* CLFLUSHOPT (66): not provided */
 	if (in->mod == 3) {
 		if (r < 5)
 			cpu_raise_ud(cpu);

@@ -381,6 +381,33 @@ uint64_t cpu_translate(struct cpu *cpu, uint64_t lin, int access)
 	return x.pa | (lin & 0xfff);
 }
 
+bool cpu_user_page(struct cpu *cpu, uint64_t lin, int access, struct cpu_user_page *p)
+{
+	jmp_buf probe;
+	unsigned idx = (lin >> 12) & TLB_MASK;
+	volatile bool ok = false;
+
+	if (cpu->s.cpl != 3)
+		return false;
+	cpu->probe = &probe;
+	if (setjmp(probe) == 0) {
+		struct xlat x;
+		const struct tlb_entry *e = &cpu->tlb[1][idx];
+		uint64_t key = tlb_key(cpu, lin);
+
+		mmu_xlate_page(cpu, lin, access, &x);
+		p->pa = x.pa;
+		p->host = (x.flags & TLBF_RAM) ? (uint8_t *)(uintptr_t)(x.addend + (lin & ~0xfffull)) : NULL;
+		p->read = e->tag_read == key;
+		p->write = e->tag_write == key;
+		p->exec = e->tag_exec == key;
+		p->large = (x.flags & TLBF_LARGE) != 0;
+		ok = true;
+	}
+	cpu->probe = NULL;
+	return ok;
+}
+
 static void tlb_entry_kill(struct cpu *cpu, unsigned priv, unsigned idx)
 {
 	struct tlb_entry *e = &cpu->tlb[priv][idx];
@@ -408,6 +435,8 @@ static void tlb_drop_list(struct cpu *cpu, unsigned g)
 
 void cpu_tlb_flush(struct cpu *cpu)
 {
+	if (cpu->native)
+		cpu->native->tlb_flush(cpu, CPU_NATIVE_FLUSH_ALL);
 	if (cpu->tlb_back)
 		tlb_ctx_back_flush(cpu, false);
 	tlb_drop_list(cpu, 0);
@@ -416,6 +445,8 @@ void cpu_tlb_flush(struct cpu *cpu)
 
 void cpu_tlb_flush_all(struct cpu *cpu)
 {
+	if (cpu->native)
+		cpu->native->tlb_flush(cpu, CPU_NATIVE_FLUSH_ALL);
 	/* (at power-on every entry is zero: the lists name none, so kill them all once) */
 	if (!cpu->tlb_nused[0] && !cpu->tlb_nused[1] && cpu->tlb[0][0].tag_exec != tlb_tag_none(0)) {
 		for (unsigned p = 0; p < 2; p++)
@@ -473,6 +504,8 @@ void tlb_kill_page(struct tlb_entry (*tlb)[TLB_SIZE], const struct tlb_info (*tl
 
 void cpu_tlb_flush_page(struct cpu *cpu, uint64_t lin)
 {
+	if (cpu->native)
+		cpu->native->tlb_flush(cpu, lin);
 	tlb_kill_page(cpu->tlb, cpu->tlbi, cpu->tlb_large_shifts, lin);
 	if (cpu->tlb_back)
 		tlb_ctx_back_flush_page(cpu, lin);

@@ -299,3 +299,23 @@ uint64_t sys_stack_rsp(const struct cpu *cpu, const struct sys_stack *st)
 	uint64_t mask = size_mask(st->width);
 	return (cpu->s.gpr[RV_RSP] & ~mask) | (st->sp & mask);
 }
+
+/*
+ * Native ring-3 execution (src/native) ran code that loaded sel into seg
+ * on the host CPU, after checking that the host's descriptors for the
+ * selectors it lets code use are the guest's: the same load, unchecked.
+ */
+void cpu_native_seg_loaded(struct cpu *cpu, int seg, uint16_t sel)
+{
+	uint64_t desc;
+
+	if ((sel & ~3u) == 0 && seg != RV_CS && seg != RV_SS) {
+		sys_load_null(cpu, seg, sel);
+		return;
+	}
+	desc = sys_read_descriptor_ext(cpu, sel, EXC_GP, 0);
+	if (seg == RV_CS)
+		sys_set_cs(cpu, sel, desc, 3);
+	else
+		sys_load_desc(cpu, seg, sel, desc);
+}

@@ -284,6 +284,8 @@ void cpu_tlb_ctx_flush_page(struct cpu *cpu, uint32_t asid, uint64_t lin)
 {
 	struct tlb_ctx *c = ctx_find(cpu, asid);
 
+	if (cpu->native)	/* which address space its mirror holds is its business: it drops all */
+		cpu->native->tlb_flush(cpu, CPU_NATIVE_FLUSH_ALL);
 	if (c) {
 		tlb_kill_page(c->tlb, c->tlbi, c->large_shifts, lin);
 		c->code_gen_kept = false;

@@ -290,13 +290,14 @@ static bool loop_needed(const struct cpu *cpu)
 /*
  * After a system instruction: may the dispatcher go on, or must the run
  * loop look (an exit, a trap to deliver, single-stepping: the conditions
- * under which cpu_run() runs blocks at all)?
+ * under which cpu_run() runs blocks at all; user code native execution
+ * wants)?
  */
 static bool may_go_on(const struct cpu *cpu)
 {
 	return cpu->exit.reason == CPU_EXIT_NONE && !cpu->dbg_trap && !cpu->shadow &&
 	       !((cpu->s.dr7 | cpu->dbg_seen[4]) & 0xff) && !(cpu->s.rflags & (RV_FLAG_TF | RV_FLAG_RF)) &&
-	       !cpu->replay.count && !(cpu->intercepts & RV_INTERCEPT_SINGLESTEP);
+	       !cpu->replay.count && !(cpu->intercepts & RV_INTERCEPT_SINGLESTEP) && !cpu->native_want;
 }
 
 /* pa2: the next page's physical address as the instruction TLB has it now, or JIT_NO_PA2 */

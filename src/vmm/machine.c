@@ -181,6 +181,7 @@ int machine_create(struct machine **mp, const struct machine_config *config,
 		return -ENOMEM;
 	}
 	m->cfg = *config;
+	m->ram_fd = -1;
 	bus_init(&m->io);
 	bus_init(&m->mmio);
 	pthread_mutex_init(&m->lock, NULL);
@@ -193,6 +194,7 @@ int machine_create(struct machine **mp, const struct machine_config *config,
 	vmcfg.soft_interpreter = config->interpreter;
 	vmcfg.soft_code_cache = config->code_cache;
 	vmcfg.cpu_svm = config->cpu_svm;
+	vmcfg.native_user = config->native_user;
 	ret = rv_vm_create(&m->vm, &vmcfg);
 	if (ret) {
 		snprintf(err, errlen, "cannot create the VM: %s", strerror(-ret));

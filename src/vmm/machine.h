@@ -64,6 +64,8 @@ struct machine_config {
 	bool interpreter;		/* run the soft CPU's interpreter instead of translating */
 	uint64_t code_cache;		/* bytes of translated code per vCPU; 0: the engine's default */
 	bool cpu_svm;			/* offer AMD-V (SVM) to the guest (--cpu svm=on) */
+	/* long-running user code on the host CPU (--native-user, rv_vm_config); not OFF: RAM in a memfd */
+	enum rv_native_user native_user;
 	/* Diagnostics for --verbose (unclaimed I/O, ...); the VMM never prints itself. */
 	void (*log)(void *opaque, const char *fmt, va_list ap);
 	void *log_opaque;

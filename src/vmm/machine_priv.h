@@ -43,6 +43,7 @@ struct machine {
 	uint8_t *ram;			/* guest RAM, 2 MiB-aligned inside ram_map */
 	void *ram_map;
 	uint64_t ram_size;
+	int ram_fd;			/* the memfd RAM lives in (native user code), -1: private anonymous memory */
 	uint8_t *rom;			/* firmware image copy, or NULL */
 	size_t rom_size;
 	struct guestmem mem;

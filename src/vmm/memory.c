@@ -52,6 +52,26 @@ static int memory_add(struct machine *m, uint64_t gpa, uint64_t size,
 	return ret;
 }
 
+/* Back the RAM reservation with a memfd (rv_vm_share_ram). */
+static int memory_share(struct machine *m, char *err, size_t errlen)
+{
+	int fd = memfd_create("ringvm-ram", MFD_CLOEXEC), ret;
+
+	if (fd < 0 || ftruncate(fd, (off_t)m->ram_size) ||
+	    mmap(m->ram, m->ram_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot put guest memory in a memfd: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return ret;
+	}
+	m->ram_fd = fd;
+	ret = rv_vm_share_ram(m->vm, fd, m->ram, m->ram_size);
+	if (ret)
+		snprintf(err, errlen, "cannot share guest memory: %s", strerror(-ret));
+	return ret;
+}
+
 int memory_create(struct machine *m, char *err, size_t errlen)
 {
 	uint64_t size = m->cfg.mem_size, below, host = host_ram();
@@ -80,7 +100,8 @@ int memory_create(struct machine *m, char *err, size_t errlen)
 	 * (madvise mode is common): a first touch faults in 2 MiB, not 4 KiB,
 	 * and guest-physical 2 MiB pages sit on host 2 MiB pages.
 	 */
-	p = mmap(NULL, size + RAM_ALIGN, PROT_READ | PROT_WRITE,
+	m->ram_fd = -1;
+	p = mmap(NULL, size + RAM_ALIGN, m->cfg.native_user != RV_NATIVE_OFF ? PROT_NONE : PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED) {
 		ret = -errno;
@@ -90,6 +111,12 @@ int memory_create(struct machine *m, char *err, size_t errlen)
 	m->ram_map = p;
 	m->ram = (uint8_t *)(((uintptr_t)p + RAM_ALIGN - 1) & ~(uintptr_t)(RAM_ALIGN - 1));
 	m->ram_size = size;
+	if (m->cfg.native_user != RV_NATIVE_OFF) {
+		/* native user code maps guest pages into another process: RAM is a memfd, shared */
+		ret = memory_share(m, err, errlen);
+		if (ret)
+			return ret;
+	}
 	madvise(m->ram, size, MADV_HUGEPAGE);	/* a hint: without THP, 4 KiB pages */
 
 	/*
@@ -146,6 +173,9 @@ void memory_destroy(struct machine *m)
 {
 	if (m->ram)
 		munmap(m->ram_map, m->ram_size + RAM_ALIGN);
+	if (m->ram_fd >= 0)
+		close(m->ram_fd);
+	m->ram_fd = -1;
 	if (m->rom)
 		munmap(m->rom, m->rom_size);
 	m->ram = NULL;

@@ -103,8 +103,11 @@ static void machine_reset_legacy(struct machine *m)
 /* Guest RAM back to zeros: the kernel image and everything the guest wrote go. */
 static int machine_clear_ram(struct machine *m)
 {
-	/* Private anonymous memory: dropping the pages makes them read as zeros and frees the host memory. */
-	if (madvise(m->ram, m->ram_size, MADV_DONTNEED) == 0)
+	/*
+	 * Private anonymous memory: dropping the pages makes them read as
+	 * zeros and frees the host memory. A memfd: punching them out does.
+	 */
+	if (madvise(m->ram, m->ram_size, m->ram_fd >= 0 ? MADV_REMOVE : MADV_DONTNEED) == 0)
 		return 0;
 	memset(m->ram, 0, m->ram_size);
 	return 0;

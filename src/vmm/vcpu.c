@@ -289,6 +289,13 @@ static void stats_add(struct rv_vcpu_stats *sum, const struct rv_vcpu_stats *st)
 	sum->interp_branches += st->interp_branches;
 	sum->tlb_misses += st->tlb_misses;
 	sum->interpreted += st->interpreted;
+	sum->native_entries += st->native_entries;
+	sum->native_syscalls += st->native_syscalls;
+	sum->native_faults += st->native_faults;
+	sum->native_kicks += st->native_kicks;
+	sum->native_pages += st->native_pages;
+	sum->native_flushes += st->native_flushes;
+	sum->native_ns += st->native_ns;
 }
 
 int machine_run(struct machine *m, struct machine_result *result)

@@ -47,7 +47,8 @@ test-virtio: $(BUILD)/ringvm
 # inputs around it, the console checks (--cpus 1, 2, 4, the 32-bit entry and
 # a bare vmlinux; LINUX_SHELL_CONFIGS to choose, see tests/linux/shell.sh), the virtio tests (LINUX_VIRTIO=0 leaves
 # them out), the x86 selftests on 1 vCPU (LINUX_SELFTESTS=0 leaves them
-# out), kvm_amd with kvm_api in the guest (test-kvm-api), then the quick
+# out), kvm_amd with kvm_api in the guest (test-kvm-api), native user code
+# (test-native-user), then the quick
 # part of the KVM selftests under nested SVM (KVM_SELFTESTS_QUICK=1, about
 # a minute; LINUX_KVM_SELFTESTS=0 leaves them out). A kernel that cannot
 # be downloaded fails the run here
@@ -64,6 +65,7 @@ test-linux-ci: $(BUILD)/ringvm
 	@if [ "$(LINUX_SELFTESTS)" = 1 ]; then \
 	  LINUX_REQUIRE=1 RINGVM=$(BUILD)/ringvm BUILD=$(BUILD) sh tests/linux/selftests.sh; fi
 	LINUX_REQUIRE=1 $(MAKE) --no-print-directory test-kvm-api
+	LINUX_REQUIRE=1 $(MAKE) --no-print-directory test-native-user
 	@if [ "$(LINUX_KVM_SELFTESTS)" = 1 ]; then \
 	  LINUX_REQUIRE=1 KVM_SELFTESTS_QUICK=1 RINGVM=$(BUILD)/ringvm BUILD=$(BUILD) \
 	    sh tests/linux/kvm-selftests.sh; fi
@@ -80,3 +82,27 @@ $(BUILD)/tests/linux/kvm_api: tests/linux/kvm-api/kvm_api.c tests/linux/kvm-api/
 
 test-kvm-api: $(BUILD)/ringvm $(BUILD)/tests/linux/kvm_api
 	RINGVM=$(BUILD)/ringvm BUILD=$(BUILD) sh tests/linux/kvm-api.sh
+
+# test-native-user: guest user code on the host CPU (--native-user, issue 8):
+# tests/linux/native-user/native_user's checks on the translator and
+# natively, 1 and 2 vCPUs (tests/linux/native-user.sh; static, like
+# kvm_api), then the x86 selftests with every user process native that
+# computes at all between system calls (RINGVM_NATIVE_HOT_US=1; logs in
+# $(BUILD)/native/linux).
+$(BUILD)/tests/linux/native_user: tests/linux/native-user/native_user.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -static -pthread -o $@ $<
+
+test-native-user: $(BUILD)/ringvm $(BUILD)/tests/linux/native_user
+	RINGVM=$(BUILD)/ringvm BUILD=$(BUILD) sh tests/linux/native-user.sh
+	@mkdir -p $(BUILD)/native
+	@printf '#!/bin/sh\nexec "%s" "$$@" --native-user=on\n' "$(abspath $(BUILD))/ringvm" >$(BUILD)/native/ringvm
+	@chmod +x $(BUILD)/native/ringvm
+	@if [ "$(LINUX_SELFTESTS)" = 1 ]; then \
+	  RINGVM_NATIVE_HOT_US=1 RINGVM=$(BUILD)/native/ringvm BUILD=$(BUILD)/native sh tests/linux/selftests.sh && \
+	  if grep -q 'native user code is off: cannot start' $(BUILD)/native/linux/selftests.err; then \
+	    echo "SKIP: no native user code in the selftests run: $$(grep -m1 'native user code is off' $(BUILD)/native/linux/selftests.err)"; \
+	  elif grep -q 'native user code is off' $(BUILD)/native/linux/selftests.err || \
+	       ! grep -q 'stats: native user code' $(BUILD)/native/linux/selftests.err; then \
+	    echo "FAIL: the selftests' user code did not run natively: $$(grep -m1 'native user code' $(BUILD)/native/linux/selftests.err)"; exit 1; \
+	  else echo "PASS: x86 selftests with user code native"; fi; fi

@@ -170,6 +170,60 @@ static void test_cr4_reserved_gp(void **state)
 	g_destroy(&g);
 }
 
+/*
+ * RDFSBASE and co. with CR4.FSGSBASE set: 64- and 32-bit operands, then a
+ * non-canonical WRFSBASE, #GP(0); without CR4.FSGSBASE, #UD.
+ */
+static const uint8_t fsgsbase_code[] = {
+	0x0f, 0x20, 0xe0,				/* mov rax, cr4 */
+	0x48, 0x0f, 0xba, 0xe8, 0x10,			/* bts rax, 16 */
+	0x0f, 0x22, 0xe0,				/* mov cr4, rax */
+	0x48, 0xb8, 0x9a, 0x78, 0x56, 0x34, 0x12, 0, 0, 0,	/* mov rax, 0x123456789a */
+	0xf3, 0x48, 0x0f, 0xae, 0xd0,			/* wrfsbase rax */
+	0xf3, 0x48, 0x0f, 0xae, 0xc3,			/* rdfsbase rbx */
+	0xb9, 0xef, 0xbe, 0xad, 0xde,			/* mov ecx, 0xdeadbeef */
+	0xf3, 0x0f, 0xae, 0xd9,				/* wrgsbase ecx */
+	0xf3, 0x48, 0x0f, 0xae, 0xca,			/* rdgsbase rdx */
+	0x48, 0xbe, 0, 0, 0, 0, 0, 0, 0, 0x80,		/* mov rsi, 1 << 63 */
+	0xf3, 0x48, 0x0f, 0xae, 0xd6,			/* wrfsbase rsi: #GP(0) */
+	0xf4,
+};
+static const uint8_t rdfsbase_only[] = { 0xf3, 0x48, 0x0f, 0xae, 0xc0, 0xf4 };	/* rdfsbase rax */
+
+static void test_fsgsbase(void **state)
+{
+	struct guest g;
+	struct rv_regs r;
+	struct rv_sregs s;
+
+	assert_int_equal(g_create(&g), 0);
+	g_code(&g, G_CODE, fsgsbase_code, sizeof(fsgsbase_code));
+	g_code(&g, G_HAND, hlt, 1);
+	g_gate64(&g, EXC_GP, G_HAND, 0, 0, 14);
+	assert_int_equal(g_enter_longmode(&g), 0);
+	run_expect(&g, RV_EXIT_HLT);
+	get(&g, &r, &s);
+	assert_int_equal(r.rip, G_HAND + 1);
+	assert_int_equal(r.gpr[RV_RBX], 0x123456789aull);
+	assert_int_equal(r.gpr[RV_RDX], 0xdeadbeefull);
+	assert_int_equal(s.seg[RV_FS].base, 0x123456789aull);
+	assert_int_equal(s.seg[RV_GS].base, 0xdeadbeefull);
+	assert_int_equal(g_get64(&g, G_STACK - 48), 0);
+	assert_int_equal(g_get64(&g, G_STACK - 40), G_CODE + 55);
+	g_destroy(&g);
+
+	assert_int_equal(g_create(&g), 0);
+	g_code(&g, G_CODE, rdfsbase_only, sizeof(rdfsbase_only));
+	g_code(&g, G_HAND, hlt, 1);
+	g_gate64(&g, EXC_UD, G_HAND, 0, 0, 14);
+	assert_int_equal(g_enter_longmode(&g), 0);
+	run_expect(&g, RV_EXIT_HLT);
+	get(&g, &r, &s);
+	assert_int_equal(r.rip, G_HAND + 1);
+	assert_int_equal(g_get64(&g, G_STACK - 40), G_CODE);
+	g_destroy(&g);
+}
+
 /* MSRs through the API: round trips and refused values. */
 static void test_msr_round_trips(void **state)
 {
@@ -246,7 +300,7 @@ static void test_cpuid_consistency(void **state)
 	assert_true(o[2] & (1u << 24));		/* TSC-deadline: the TSC follows the VM clock */
 	assert_true(o[2] & (1u << 31));		/* hypervisor present */
 	cpu_cpuid(&cpu, 7, 0, o);
-	assert_int_equal(o[1], 1u << 18);	/* RDSEED only */
+	assert_int_equal(o[1], 1u << 0 | 1u << 18);	/* FSGSBASE, RDSEED */
 	assert_int_equal(o[2], 1u << 22);	/* RDPID only */
 	cpu_cpuid(&cpu, 0x80000001, 0, o);
 	assert_true(o[3] & (1u << 29));		/* LM */
@@ -649,6 +703,7 @@ int main(void)
 		cmocka_unit_test(test_vm86_gp_exit),
 		cmocka_unit_test(test_vm86_int),
 		cmocka_unit_test(test_pae_pdpte_gp),
+		cmocka_unit_test(test_fsgsbase),
 	};
 	return cmocka_run_group_tests_name("sys", tests, NULL, NULL);
 }
