@@ -12,8 +12,9 @@
 #                    once ringvm has the option)
 #   ringvm-guestdec  --decompress guest, the kernel's own decompressor: boot
 #                    only (rvbench.jobs=none), when ringvm has the option
-#   ringvm-native    --native-user=on: processes that compute for long in
-#                    user mode run on the host CPU, when ringvm has the
+#   ringvm-translator  --native-user=off: the translator runs all guest
+#                    code (by default, processes that compute for long in
+#                    user mode run on the host CPU), when ringvm has the
 #                    option
 #   ringvm-interp    --interpreter, with BENCH_INTERPRETER=1, when ringvm has
 #                    the option
@@ -79,9 +80,9 @@ else
 	decompress=0
 	notes+=("ringvm has no --decompress yet: its column is its one boot path, the kernel's own decompressor (no host-decompression column)")
 fi
-# long-computing user code on the host CPU (--native-user=on; off by default)
+# the translator alone: no user code on the host CPU (which ringvm does by default)
 if grep -q -- --native-user <<<"$help"; then
-	configs="$configs ringvm-native"
+	configs="$configs ringvm-translator"
 fi
 if [ "${BENCH_INTERPRETER:-0}" = 1 ]; then
 	if grep -q -- --interpreter <<<"$help"; then
@@ -125,7 +126,7 @@ config() {
 		cmd=("$RINGVM" run --kernel "$vmlinux" --initrd "$initrd" --append "$append rvbench.jobs=none"
 			--mem 256M --cpus 1 --stats "${ringvm_extra[@]}")
 		;;
-	ringvm | ringvm-interp | ringvm-guestdec | ringvm-native)
+	ringvm | ringvm-interp | ringvm-guestdec | ringvm-translator)
 		vmm=ringvm vpath=bzimage
 		if [ $decompress = 1 ] && [ "$1" = ringvm-guestdec ]; then
 			dec=(--decompress guest)
@@ -134,7 +135,7 @@ config() {
 			dec=(--decompress host) vpath=bzimage-host-decompress
 		fi
 		[ "$1" = ringvm-interp ] && dec+=(--interpreter)
-		[ "$1" = ringvm-native ] && dec+=(--native-user=on)
+		[ "$1" = ringvm-translator ] && dec+=(--native-user=off)
 		flags="${dec[*]} ${ringvm_extra[*]}"
 		cmd=("$RINGVM" run --kernel "$kernel" --initrd "$initrd" --append "$append$jobs"
 			--mem 256M --cpus 1 --stats "${dec[@]}" "${ringvm_extra[@]}")

@@ -300,12 +300,8 @@ int options_parse(int argc, char **argv, struct run_options *opts, char *err, si
 		snprintf(err, errlen, "--append needs --kernel");
 		return -1;
 	}
-	/*
-	 * Off by default for now: a stop of the ward costs tens of
-	 * microseconds (ptrace), which a process that reads the TSC often
-	 * feels (docs/ARCHITECTURE.md, "Native user code").
-	 */
+	/* where the host can, by default; --interpreter asks for the reference alone */
 	if (!native_set)
-		opts->native_user = RV_NATIVE_OFF;
+		opts->native_user = opts->interpreter ? RV_NATIVE_OFF : RV_NATIVE_AUTO;
 	return options_check_devices(opts, err, errlen);
 }

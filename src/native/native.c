@@ -22,7 +22,8 @@
  * instruction is run again by the soft CPU, which enters the guest
  * kernel), a fault the guest must see (#PF, #GP, #UD, ...: the soft CPU
  * runs the instruction and raises it, with its own exact error code),
- * CPUID and RDTSC (which fault in the ward), INT3 (rewound). The run loop
+ * CPUID and RDTSC (which fault in the ward: answered in place), INT3
+ * (rewound). The run loop
  * then goes on with the translator until the guest is back in ring 3.
  *
  * Differences from the soft CPU, by design: the ward runs on the host CPU,
@@ -491,6 +492,48 @@ static void rewind_trap(struct cpu *cpu)
 	}
 }
 
+/*
+ * RDTSC, RDTSCP and CPUID fault in the ward (PR_SET_TSC, ARCH_SET_CPUID):
+ * answer them here as the soft CPU's handlers do (exec_sys.c; no SVM
+ * intercepts, as guest mode never runs natively) and go on natively, one
+ * stop instead of a trip through the soft CPU and back. Only the plain
+ * encodings; with a prefix the soft CPU runs it.
+ */
+static bool answer_here(struct native_vcpu *nv, struct user_regs_struct *r)
+{
+	struct cpu *cpu = nv->cpu;
+	struct cpu_user_page p;
+	const uint8_t *b;
+
+	if ((r->rip & 0xfff) > 0xffd || !cpu_user_page(cpu, r->rip, ACC_EXEC, &p) || !p.host)
+		return false;
+	b = p.host + (r->rip & 0xfff);
+	if (b[0] != 0x0f)
+		return false;
+	if (b[1] == 0x31 || (b[1] == 0x01 && b[2] == 0xf9)) {
+		uint64_t t;
+
+		if (cpu->s.cr4 & RV_CR4_TSD)
+			return false;	/* the soft CPU raises #GP */
+		t = cpu_rdtsc(cpu);
+		r->rax = (uint32_t)t;
+		r->rdx = t >> 32;
+		if (b[1] == 0x01)
+			r->rcx = (uint32_t)cpu->s.tsc_aux;
+		r->rip += b[1] == 0x01 ? 3 : 2;
+		return true;
+	}
+	if (b[1] == 0xa2) {
+		uint32_t o[4];
+
+		cpu_cpuid(cpu, (uint32_t)r->rax, (uint32_t)r->rcx, o);
+		r->rax = o[0], r->rbx = o[1], r->rcx = o[2], r->rdx = o[3];
+		r->rip += 2;
+		return true;
+	}
+	return false;
+}
+
 static bool start_ward(struct native_vcpu *nv)
 {
 	char err[200];
@@ -602,6 +645,8 @@ static bool nat_run(struct cpu *cpu)
 				info.si_signo, info.si_code, info.si_addr, regs.rip, regs.cs, regs.ds, regs.gs);
 		if (info.si_signo == SIGSEGV && (info.si_code == SEGV_MAPERR || info.si_code == SEGV_ACCERR) &&
 		    resolve_fault(nv, (uint64_t)(uintptr_t)info.si_addr, info.si_code, regs.rip))
+			continue;
+		if (info.si_signo == SIGSEGV && info.si_code == SI_KERNEL && answer_here(nv, &regs))
 			continue;
 		if (info.si_signo == SIGTRAP) {
 			if (regs.eflags & RV_FLAG_TF)
