@@ -142,6 +142,18 @@ enum cpu_event_step {
 };
 enum cpu_event_step cpu_event_step(const struct cpu *cpu);
 
+/*
+ * Can an event, an exit or another thread's request be served now? Then
+ * the run loop must run, before translated or native code goes on.
+ * Events: exactly when its event step would act (cpu_event_step: IF, GIF,
+ * a guest's V_INTR_MASKING and V_IRQ, the intercepts that exit for them),
+ * neither later nor when it would only send the caller back. What changes
+ * the answer from within the guest (IF, GIF, V_TPR, guest mode) are
+ * instructions after which the callers look again; other threads' events
+ * set the exit request.
+ */
+bool cpu_loop_needed(const struct cpu *cpu);
+
 /* The virtual interrupt's delivery (EVS_VINTR): V_IRQ clears before the IDT is read (15.21.4). */
 void svm_take_virq(struct cpu *cpu);
 

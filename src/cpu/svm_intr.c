@@ -55,6 +55,13 @@ uint64_t svm_vintr_exit(struct cpu *cpu, uint64_t vintr, uint64_t *int_state)
  * above V_TPR unless V_IGN_TPR; with the VINTR intercept the exit comes
  * instead, at the point it would be taken, V_IRQ staying set (15.13.5).
  */
+bool cpu_loop_needed(const struct cpu *cpu)
+{
+	return __atomic_load_n(&cpu->kick, __ATOMIC_ACQUIRE) || cpu->halted ||
+	       cpu->mem_generation != __atomic_load_n(&cpu->mem, __ATOMIC_ACQUIRE)->generation ||
+	       cpu_event_step(cpu) != EVS_NONE;
+}
+
 enum cpu_event_step cpu_event_step(const struct cpu *cpu)
 {
 	const struct cpu_svm *v = &cpu->svm;

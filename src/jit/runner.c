@@ -272,22 +272,6 @@ static bool current_key(const struct cpu *cpu, uint32_t *key)
 }
 
 /*
- * Can an event, an exit or another thread's request be served now? Then
- * the run loop must run. Events: exactly when its event step would act
- * (cpu_event_step: IF, GIF, a guest's V_INTR_MASKING and V_IRQ, the
- * intercepts that exit for them), neither later nor when it would only
- * send us back here. What changes the answer from within the guest (IF,
- * GIF, V_TPR, guest mode) are instructions after which the dispatcher
- * looks again; other threads' events set the exit request.
- */
-static bool loop_needed(const struct cpu *cpu)
-{
-	return __atomic_load_n(&cpu->kick, __ATOMIC_ACQUIRE) || cpu->halted ||
-	       cpu->mem_generation != __atomic_load_n(&cpu->mem, __ATOMIC_ACQUIRE)->generation ||
-	       cpu_event_step(cpu) != EVS_NONE;
-}
-
-/*
  * After a system instruction: may the dispatcher go on, or must the run
  * loop look (an exit, a trap to deliver, single-stepping: the conditions
  * under which cpu_run() runs blocks at all; user code native execution
@@ -478,7 +462,7 @@ int jit_run(struct cpu *cpu, uint64_t end)
 		uint64_t last, flushes;
 
 		__atomic_store_n(&cpu->exit_req, budget, __ATOMIC_SEQ_CST);
-		if (loop_needed(cpu)) {
+		if (cpu_loop_needed(cpu)) {
 			if (jit_trace())
 				fprintf(stderr, "jit: to the run loop for an event at %#llx\n",
 					(unsigned long long)cpu->s.rip);

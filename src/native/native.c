@@ -117,13 +117,6 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-bool native_host_supported(const char **why)
-{
-	/* the ward says at its start what it lacks (CPUID faulting, seccomp, ptrace) */
-	*why = NULL;
-	return true;
-}
-
 /* ------------------------------------------------------------------ */
 /* Heat                                                                */
 
@@ -195,8 +188,7 @@ static long nat_call(struct native_vcpu *nv, long nr, long a0, long a1, long a2,
 
 static bool unmap(struct native_vcpu *nv, uint64_t va, uint64_t len)
 {
-	if (va + len <= WARD_GADGET || va > WARD_GADGET)
-	{
+	if (va + len <= WARD_GADGET || va > WARD_GADGET) {
 		long r = nat_call(nv, SYS_munmap, (long)va, (long)len, 0, 0, 0, 0);
 
 		if (r && nv->trace)
@@ -465,14 +457,6 @@ static void regs_to_cpu(struct cpu *cpu, const struct user_regs_struct *r, const
 	cpu_fxrstor_image(cpu, (const uint8_t *)fp);
 }
 
-/* Must the run loop run before the ward may (an event, a kick, another memory map)? */
-static bool loop_needed(const struct cpu *cpu)
-{
-	return __atomic_load_n(&cpu->kick, __ATOMIC_SEQ_CST) || cpu->halted ||
-	       cpu->mem_generation != __atomic_load_n(&cpu->mem, __ATOMIC_ACQUIRE)->generation ||
-	       cpu_event_step(cpu) != EVS_NONE;
-}
-
 /* INT3 (CC), INT 3 (CD 03) and INT1 (F1) stop after themselves: back to the instruction. */
 static void rewind_trap(struct cpu *cpu)
 {
@@ -597,7 +581,9 @@ static bool nat_run(struct cpu *cpu)
 
 		__atomic_store_n(&cpu->exit_req, 0, __ATOMIC_SEQ_CST);
 		__atomic_store_n(&cpu->native_running, 1, __ATOMIC_SEQ_CST);
-		if (loop_needed(cpu)) {
+		/* after the store: a kicker either sees it or is seen here */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (cpu_loop_needed(cpu)) {
 			__atomic_store_n(&cpu->native_running, 0, __ATOMIC_SEQ_CST);
 			break;
 		}

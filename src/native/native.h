@@ -22,9 +22,6 @@ struct native_stats {
 	uint64_t ns;		/* wall time in the ward */
 };
 
-/* Can this host run guest code natively at all? If not, why, in *why. */
-bool native_host_supported(const char **why);
-
 /*
  * Plug native execution into cpu, which reaches guest RAM through
  * [ram, ram + ram_size), a mapping of ram_fd from offset 0. The ward starts
